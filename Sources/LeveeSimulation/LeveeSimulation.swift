@@ -1,0 +1,1 @@
+// LeveeSimulation: load generation, the Prescient oracle, baselines and scoring on simulated time.
