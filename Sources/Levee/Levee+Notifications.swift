@@ -1,4 +1,4 @@
-public import Synchronization
+import Synchronization
 
 /// Receives state transitions synchronously, on the thread that caused them, after Levee's lock
 /// is released. Keep it quick: it runs on the caller's path.

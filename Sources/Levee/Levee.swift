@@ -1,4 +1,4 @@
-public import Synchronization
+import Synchronization
 
 /// A self-tuning circuit breaker and adaptive concurrency limiter, configured by an ``SLO`` alone.
 ///

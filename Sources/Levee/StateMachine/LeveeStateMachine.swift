@@ -1,8 +1,16 @@
 /// Levee's decision logic as a pure value type on integer nanoseconds.
 ///
-/// PLACEHOLDER: admits everything. The controller replaces this.
+/// The public ``Levee`` class wraps one of these in a `Mutex`; the simulator and tests drive it
+/// directly. It never reads a clock: every method takes the instant from its caller.
+///
+/// Two controllers share it:
+/// - the **error side** compares the dependency's failure rate with the SLO's error budget
+///   (`ErrorControl`): closed while the budget holds, shedding in proportion to the excess, open
+///   with bounded probing when the dependency is down;
+/// - the **latency side** (``ConcurrencyLimiter``) caps concurrency when admission itself causes
+///   queueing.
 package struct LeveeStateMachine {
-    package struct Configuration: Sendable {
+    package struct Configuration: Sendable, Hashable {
         package var dryRun: Bool
         package var maximumInFlight: Int
         package init(dryRun: Bool = false, maximumInFlight: Int = 4096) {
@@ -13,48 +21,246 @@ package struct LeveeStateMachine {
 
     let slo: SLO
     let configuration: Configuration
+    let policy: ErrorPolicy
+
     var permits: PermitTable
+    /// The latest instant processed; instants must not go below it.
     var latest: Int64 = .min
+    var outcomes = OutcomeEstimator()
+    var detector: ChangeDetector
+    var successesSinceEvaluation = 0
+    var errorControl = ErrorControl()
+    var limiter = ConcurrencyLimiter()
+    var traffic = TrafficEstimator()
     var counters = LeveeStatistics.Counters()
     package private(set) var state: LeveeState = .closed
+    /// A transition made by the current call, handed to the caller for delivery after the lock.
+    var pendingChange: StateChange?
 
     package init(slo: SLO, configuration: Configuration) {
         self.slo = slo
         self.configuration = configuration
+        self.policy = ErrorPolicy(slo: slo)
+        self.detector = ChangeDetector(budget: policy.budget, lowestAlternative: policy.downRate,
+                                       threshold: ErrorPolicy.detectionThreshold)
         self.permits = PermitTable(capacity: configuration.maximumInFlight)
     }
 
+    // MARK: Admission
+
     package mutating func acquire(at instant: Int64) throws(LeveeError) -> (Admission, StateChange?) {
-        guard instant >= latest else { throw .timeWentBackwards(instant: instant, latest: latest) }
-        latest = instant
+        try advance(to: instant)
+        traffic.arrivals += 1
+
+        var reason: RejectionReason?
+        var isProbe = false
+        switch errorControl.mode {
+        case .closed:
+            break
+        case .shedding:
+            if !errorControl.admitShare(1 - errorControl.rejectionProbability) { reason = .shedding }
+        case .open:
+            if errorControl.admitProbe(at: instant, policy: policy) { isProbe = true } else { reason = .circuitOpen }
+        }
+        if reason == nil, let limit = limiter.activeLimit, permits.inFlight >= limit { reason = .concurrencyLimit }
+
+        var dryRunRejection: Rejection?
+        if let reason {
+            let rejection = makeRejection(reason, at: instant)
+            if !configuration.dryRun || permits.isFull {
+                countRejection(reason)
+                return (.rejected(rejection), takeChange())
+            }
+            counters.dryRunRejections += 1
+            dryRunRejection = rejection
+        } else if permits.isFull {
+            // The hard ceiling of the permit table binds even in dry-run mode: it is memory, not policy.
+            countRejection(.concurrencyLimit)
+            return (.rejected(makeRejection(.concurrencyLimit, at: instant)), takeChange())
+        }
+
         let (slot, generation) = permits.take()
         counters.admitted += 1
-        let permit = Permit(acquiredAt: instant, isProbe: false, dryRunRejection: nil,
+        if isProbe { counters.probes += 1 }
+        let permit = Permit(acquiredAt: instant, isProbe: isProbe, dryRunRejection: dryRunRejection,
                             slot: slot, generation: generation, epoch: permits.epoch)
-        return (.admitted(permit), nil)
+        return (.admitted(permit), takeChange())
     }
+
+    // MARK: Completion
 
     package mutating func release(_ permit: Permit, outcome: Outcome, at instant: Int64) throws(LeveeError) -> StateChange? {
-        guard instant >= latest else { throw .timeWentBackwards(instant: instant, latest: latest) }
-        latest = instant
+        try advance(to: instant)
         guard permits.free(slot: permit.slot, generation: permit.generation, epoch: permit.epoch) else {
             counters.staleReleases += 1
-            return nil
+            return takeChange()
         }
+        guard instant >= permit.acquiredAt else {
+            counters.ignored += 1
+            throw .releasedBeforeAcquired(acquiredAt: permit.acquiredAt, releasedAt: instant)
+        }
+        traffic.completions += 1
+        let failed: Bool
         switch outcome {
-        case .success: counters.successes += 1
-        case .failure: counters.failures += 1
-        case .ignored: counters.ignored += 1
+        case .ignored:
+            counters.ignored += 1
+            return takeChange()
+        case .success:
+            counters.successes += 1
+            failed = false
+            limiter.recordSuccess(latency: Double(instant - permit.acquiredAt), acquiredAt: permit.acquiredAt)
+        case .failure:
+            counters.failures += 1
+            failed = true
         }
-        return nil
+        let recentFailureRate = min(outcomes.rates.0, outcomes.rates.1)
+        outcomes.record(failure: failed)
+        if errorControl.mode != .open, let run = detector.record(failure: failed) {
+            // A change detector fired: its run is the freshest evidence of the new failure rate.
+            detector.reset()
+            outcomes.seed(rate: run.rate, samples: run.length)
+            evaluate(at: instant)
+        }
+
+        // Only calls admitted while open (and, in dry run, that would have been admitted) are
+        // evidence about the dependency since it went down.
+        if errorControl.mode == .open, permit.acquiredAt >= errorControl.openedAt, permit.dryRunRejection == nil {
+            if errorControl.recordProbeOutcome(failed: failed, recentFailureRate: recentFailureRate,
+                                                at: instant, policy: policy) {
+                outcomes.restartFromShortest()
+                detector.reset()
+                updateState(at: instant, reason: .recovered)
+            }
+        }
+
+        successesSinceEvaluation += 1
+        if failed || successesSinceEvaluation >= 16 { evaluate(at: instant) }
+        return takeChange()
     }
 
+    // MARK: Time
+
+    private mutating func advance(to instant: Int64) throws(LeveeError) {
+        guard instant >= latest else { throw .timeWentBackwards(instant: instant, latest: latest) }
+        latest = instant
+        if traffic.tickStart == .min { traffic.tickStart = instant }
+        if instant - traffic.tickStart >= TrafficEstimator.tickNanoseconds { tick(at: instant) }
+    }
+
+    /// Periodic work, run lazily by the first event of each tick: rates and the latency limiter.
+    private mutating func tick(at instant: Int64) {
+        traffic.close(at: instant)
+        let allowed = errorControl.mode == .closed
+        switch limiter.tick(at: instant, inFlight: permits.inFlight, allowed: allowed,
+                            maximum: configuration.maximumInFlight) {
+        case .engaged?: updateState(at: instant, reason: .overload)
+        case .released?: updateState(at: instant, reason: .capacityRecovered)
+        case nil: if case .throttled = state { updateState(at: instant, reason: .overload) }
+        }
+    }
+
+    /// Re-reads the outcome estimate and moves the error side if the evidence says so.
+    private mutating func evaluate(at instant: Int64) {
+        successesSinceEvaluation = 0
+        outcomes.reconcile()
+        switch errorControl.evaluate(rate: outcomes.rate, samples: outcomes.sampleCount, at: instant, policy: policy) {
+        case .none: if errorControl.mode == .shedding { updateState(at: instant, reason: .sloViolation) }
+        case .startedShedding: updateState(at: instant, reason: .sloViolation)
+        case .opened: updateState(at: instant, reason: .dependencyDown)
+        case .recovered: updateState(at: instant, reason: .recovered)
+        }
+    }
+
+    // MARK: State reporting
+
+    private var derivedState: LeveeState {
+        switch errorControl.mode {
+        case .open:
+            return .open
+        case .shedding:
+            return .throttled(limit: limiter.activeLimit ?? configuration.maximumInFlight)
+        case .closed:
+            if let limit = limiter.activeLimit { return .throttled(limit: limit) }
+            return .closed
+        }
+    }
+
+    /// Publishes the derived state; a change of kind becomes a transition for the observers.
+    private mutating func updateState(at instant: Int64, reason: TransitionReason) {
+        let next = derivedState
+        guard next != state else { return }
+        if next.kind != state.kind {
+            counters.transitions += 1
+            let from = pendingChange?.from ?? state
+            pendingChange = StateChange(from: from, to: next, reason: reason, at: instant)
+        }
+        state = next
+    }
+
+    private mutating func takeChange() -> StateChange? {
+        defer { pendingChange = nil }
+        guard let change = pendingChange, change.from.kind != change.to.kind else { return nil }
+        return change
+    }
+
+    private mutating func countRejection(_ reason: RejectionReason) {
+        switch reason {
+        case .circuitOpen: counters.rejectedOpen += 1
+        case .concurrencyLimit: counters.rejectedLimit += 1
+        case .shedding: counters.rejectedShedding += 1
+        }
+    }
+
+    private func makeRejection(_ reason: RejectionReason, at instant: Int64) -> Rejection {
+        Rejection(reason: reason, estimatedSuccessRate: 1 - outcomes.rate,
+                  rejectionProbability: errorControl.currentRejectionProbability(at: instant, policy: policy),
+                  concurrencyLimit: limiter.activeLimit, inFlight: permits.inFlight)
+    }
+
+    // MARK: Observation
+
     package var statistics: LeveeStatistics {
-        LeveeStatistics(state: state, estimatedSuccessRate: 1, successRateInterval: 0...1, sampleCount: 0,
-                        rejectionProbability: 0, concurrencyLimit: nil, inFlight: permits.inFlight,
-                        baselineLatencyNanoseconds: 0, recentLatencyNanoseconds: 0, baselineThroughput: 0,
-                        offeredRate: 0, counters: counters)
+        let interval = Divergence.wilsonInterval(outcomes.rate, outcomes.sampleCount, z: ErrorPolicy.reportingZ)
+        return LeveeStatistics(
+            state: state,
+            estimatedSuccessRate: 1 - outcomes.rate,
+            successRateInterval: (1 - interval.upperBound)...(1 - interval.lowerBound),
+            sampleCount: outcomes.sampleCount,
+            rejectionProbability: errorControl.currentRejectionProbability(at: latest, policy: policy),
+            concurrencyLimit: limiter.activeLimit,
+            inFlight: permits.inFlight,
+            baselineLatencyNanoseconds: limiter.baselineLatency,
+            recentLatencyNanoseconds: limiter.recentLatency,
+            baselineThroughput: traffic.completionRate,
+            offeredRate: traffic.arrivalRate,
+            counters: counters)
     }
 
     var memoryFootprint: Int { MemoryLayout<Self>.size + permits.memoryFootprint }
+}
+
+/// Arrival and completion rates, updated once per tick.
+struct TrafficEstimator: Hashable, Sendable {
+    static let tickNanoseconds: Int64 = 10_000_000
+    /// Time constant of the rate averages.
+    static let rateTimeConstant = 1.0
+
+    var tickStart: Int64 = .min
+    var arrivals = 0
+    var completions = 0
+    /// Calls offered per second (admitted or not).
+    var arrivalRate = 0.0
+    /// Completions per second.
+    var completionRate = 0.0
+
+    mutating func close(at instant: Int64) {
+        let seconds = Double(instant - tickStart) / 1e9
+        guard seconds > 0 else { return }
+        let weight = 1 - naturalExp(-seconds / Self.rateTimeConstant)
+        arrivalRate += weight * (Double(arrivals) / seconds - arrivalRate)
+        completionRate += weight * (Double(completions) / seconds - completionRate)
+        arrivals = 0
+        completions = 0
+        tickStart = instant
+    }
 }

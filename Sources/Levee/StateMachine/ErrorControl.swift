@@ -1,0 +1,176 @@
+/// Everything the error side derives from the SLO, computed once.
+///
+/// With `budget = 1 − successRate`:
+/// - **violation**: the failure rate exceeds the budget with confidence, tested as
+///   `n · KL(p ‖ budget) > ln(10⁸)`: a false alarm has at most one chance in 10⁸ per look,
+///   at any traffic volume. While the measured rate is at or below the budget nothing is shed.
+/// - **proportional shedding**: between the budget and `downRate` (twice the budget, or halfway
+///   to 100 % for loose SLOs), the shed share grows linearly with the excess.
+/// - **down**: at or above `downRate` the circuit opens and only probes are admitted.
+/// - **recovery**: each outcome of a call admitted since the circuit opened adds the log-likelihood
+///   ratio of "healthy" (`budget / 2`) against "down" (`downRate`); admission grows as
+///   `probeFraction · e^evidence`, so it ramps up geometrically while probes succeed and snaps
+///   back when they fail (a sequential probability ratio test that is also the ramp).
+struct ErrorPolicy: Hashable, Sendable {
+    /// `ln(10⁸)`: the evidence, in nats, needed to declare the SLO violated.
+    static let detectionThreshold = 18.420680743952367
+    /// Normal quantile of the confidence interval reported in statistics (95 %).
+    static let reportingZ = 1.959963984540054
+    /// Probes admitted while open, as a fraction of offered calls, at the start of an outage.
+    static let baseProbeFraction = 0.01
+    /// `ln(10⁴)`: evidence needed to close again. Admission reaches 100 % earlier, at
+    /// `ln(1/probeFraction)`; the rest is confirmed at full traffic, which takes milliseconds when
+    /// the dependency is healthy and keeps a dependency sitting at the "down" rate from passing
+    /// for recovered (a false recovery has about one chance in 10⁴ per attempt).
+    static let recoveryThreshold = 9.210340371976184
+    /// Admission while open grows as `probeFraction · e^(rampDamping · evidence)`: the square root
+    /// of the likelihood ratio, so that lucky streaks during an outage open the gate only a little.
+    static let rampDamping = 1.0
+    /// The probe fraction decays as `1/√(1 + age/backoff)`: halved after 3 min, a tenth after 100 min.
+    static let probeBackoffSeconds = 60.0
+
+    let budget: Double
+    let downRate: Double
+    let healthyRate: Double
+    let successEvidence: Double
+    let failureEvidence: Double
+    /// At least one probe per this interval (before back-off) however little traffic is offered.
+    let probeFloorNanoseconds: Double
+
+    init(slo: SLO) {
+        budget = slo.errorBudget
+        downRate = budget + min(budget, (1 - budget) / 2)
+        healthyRate = budget / 2
+        successEvidence = naturalLog((1 - healthyRate) / (1 - downRate))
+        failureEvidence = naturalLog(healthyRate / downRate)
+        probeFloorNanoseconds = max(1e9, 2 * Double(slo.timeoutNanoseconds))
+    }
+
+    /// Share of calls to shed at failure rate `rate`: 0 at the budget, 1 at `downRate`.
+    func severity(_ rate: Double) -> Double {
+        min(max((rate - budget) / (downRate - budget), 0), 1)
+    }
+
+    func violates(rate: Double, samples: Double) -> Bool {
+        rate > budget && samples * Divergence.bernoulliKL(rate, budget) > Self.detectionThreshold
+    }
+
+    func backoff(age: Int64) -> Double {
+        (1 + max(Double(age), 0) / (Self.probeBackoffSeconds * 1e9)).squareRoot()
+    }
+
+    func probeFraction(age: Int64) -> Double {
+        Self.baseProbeFraction / backoff(age: age)
+    }
+
+    func probeFloorInterval(age: Int64) -> Double {
+        probeFloorNanoseconds * backoff(age: age)
+    }
+}
+
+/// The error side's state: closed, shedding a share of calls, or open and probing.
+struct ErrorControl: Hashable, Sendable {
+    enum Mode: Hashable, Sendable { case closed, shedding, open }
+    enum Verdict { case none, startedShedding, opened, recovered }
+
+    var mode: Mode = .closed
+    /// The shed share while shedding (1 while open).
+    var rejectionProbability = 0.0
+    /// Admission credit: deterministic proportional admission (each call adds the admitted
+    /// share; a call is admitted when a whole unit has accrued), exact without randomness.
+    var credit = 0.0
+    var openedAt: Int64 = 0
+    /// Log-likelihood evidence that the dependency is healthy again, since it went down.
+    var recoveryEvidence = 0.0
+    var lastProbeAt: Int64 = 0
+
+    mutating func evaluate(rate: Double, samples: Double, at instant: Int64, policy: ErrorPolicy) -> Verdict {
+        switch mode {
+        case .closed:
+            guard policy.violates(rate: rate, samples: samples) else { return .none }
+            let severity = policy.severity(rate)
+            if severity >= 1 {
+                open(at: instant)
+                return .opened
+            }
+            mode = .shedding
+            rejectionProbability = severity
+            return .startedShedding
+        case .shedding:
+            if rate <= policy.budget {
+                close()
+                return .recovered
+            }
+            let severity = policy.severity(rate)
+            if severity >= 1 {
+                open(at: instant)
+                return .opened
+            }
+            rejectionProbability = severity
+            return .none
+        case .open:
+            return .none
+        }
+    }
+
+    mutating func admitShare(_ share: Double) -> Bool {
+        credit += share
+        guard credit >= 1 else { return false }
+        credit -= 1
+        return true
+    }
+
+    func openAdmission(at instant: Int64, policy: ErrorPolicy) -> Double {
+        min(1, policy.probeFraction(age: instant - openedAt) * naturalExp(ErrorPolicy.rampDamping * recoveryEvidence))
+    }
+
+    mutating func admitProbe(at instant: Int64, policy: ErrorPolicy) -> Bool {
+        if admitShare(openAdmission(at: instant, policy: policy))
+            || Double(instant - lastProbeAt) >= policy.probeFloorInterval(age: instant - openedAt) {
+            lastProbeAt = instant
+            return true
+        }
+        return false
+    }
+
+    /// Adds one probe outcome; returns true when the evidence says the dependency has recovered.
+    ///
+    /// The test weighs "healthy" (half the budget) against "as bad as recent probes show" (at
+    /// least the down rate). The alternative is estimated from earlier outcomes only, so the
+    /// running sum stays a likelihood ratio and keeps its error bound; when the dependency is
+    /// far down, each healthy probe is strong evidence and recovery is quick.
+    mutating func recordProbeOutcome(failed: Bool, recentFailureRate: Double, at instant: Int64, policy: ErrorPolicy) -> Bool {
+        let down = min(max(policy.downRate, recentFailureRate), 0.999)
+        let step = failed ? naturalLog(policy.healthyRate / down) : naturalLog((1 - policy.healthyRate) / (1 - down))
+        recoveryEvidence = max(0, recoveryEvidence + step)
+        let needed = max(ErrorPolicy.recoveryThreshold,
+                         -naturalLog(policy.probeFraction(age: instant - openedAt)) / ErrorPolicy.rampDamping)
+        guard recoveryEvidence >= needed else { return false }
+        close()
+        return true
+    }
+
+    func currentRejectionProbability(at instant: Int64, policy: ErrorPolicy) -> Double {
+        switch mode {
+        case .closed: 0
+        case .shedding: rejectionProbability
+        case .open: 1 - openAdmission(at: instant, policy: policy)
+        }
+    }
+
+    private mutating func open(at instant: Int64) {
+        mode = .open
+        openedAt = instant
+        recoveryEvidence = 0
+        credit = 0
+        lastProbeAt = instant
+        rejectionProbability = 1
+    }
+
+    private mutating func close() {
+        mode = .closed
+        rejectionProbability = 0
+        recoveryEvidence = 0
+        credit = 0
+    }
+}
