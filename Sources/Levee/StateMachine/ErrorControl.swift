@@ -23,9 +23,6 @@ struct ErrorPolicy: Hashable, Sendable {
     /// the dependency is healthy and keeps a dependency sitting at the "down" rate from passing
     /// for recovered (a false recovery has about one chance in 10⁴ per attempt).
     static let recoveryThreshold = 9.210340371976184
-    /// Admission while open grows as `probeFraction · e^(rampDamping · evidence)`: the square root
-    /// of the likelihood ratio, so that lucky streaks during an outage open the gate only a little.
-    static let rampDamping = 1.0
     /// The probe fraction decays as `1/√(1 + age/backoff)`: halved after 3 min, a tenth after 100 min.
     static let probeBackoffSeconds = 60.0
 
@@ -80,8 +77,10 @@ struct ErrorControl: Hashable, Sendable {
     /// share; a call is admitted when a whole unit has accrued), exact without randomness.
     var credit = 0.0
     var openedAt: Int64 = 0
-    /// Log-likelihood evidence that the dependency is healthy again, since it went down.
+    /// Log-likelihood evidence that the dependency is healthy again, since it went down: the
+    /// conservative walk that sets admission, and the sharper one that can decide sooner.
     var recoveryEvidence = 0.0
+    var decisionEvidence = 0.0
     var lastProbeAt: Int64 = 0
 
     mutating func evaluate(rate: Double, samples: Double, at instant: Int64, policy: ErrorPolicy) -> Verdict {
@@ -121,7 +120,7 @@ struct ErrorControl: Hashable, Sendable {
     }
 
     func openAdmission(at instant: Int64, policy: ErrorPolicy) -> Double {
-        min(1, policy.probeFraction(age: instant - openedAt) * naturalExp(ErrorPolicy.rampDamping * recoveryEvidence))
+        min(1, policy.probeFraction(age: instant - openedAt) * naturalExp(recoveryEvidence))
     }
 
     mutating func admitProbe(at instant: Int64, policy: ErrorPolicy) -> Bool {
@@ -133,19 +132,28 @@ struct ErrorControl: Hashable, Sendable {
         return false
     }
 
-    /// Adds one probe outcome; returns true when the evidence says the dependency has recovered.
+    /// Adds one outcome of a call admitted while open; returns true when the dependency has recovered.
     ///
-    /// The test weighs "healthy" (half the budget) against "as bad as recent probes show" (at
-    /// least the down rate). The alternative is estimated from earlier outcomes only, so the
-    /// running sum stays a likelihood ratio and keeps its error bound; when the dependency is
-    /// far down, each healthy probe is strong evidence and recovery is quick.
+    /// Two likelihood-ratio walks weigh "healthy" (half the budget) against "down":
+    /// - the **ramp** walk takes "down" as the down rate (twice the budget). Its evidence sets
+    ///   admission, `probeFraction · e^evidence`, so admission ramps up geometrically while calls
+    ///   succeed and collapses when they fail; being conservative, it rarely lets a lucky streak
+    ///   admit much during an outage.
+    /// - the **decision** walk takes "down" as the failure rate recent outcomes actually show
+    ///   (never below the down rate). That alternative is estimated from earlier outcomes only, so
+    ///   the walk remains a likelihood ratio with its error bound; after a severe outage each
+    ///   success is strong evidence, so recovery is declared sooner than the ramp alone would.
+    /// Either walk reaching ``ErrorPolicy/recoveryThreshold`` (and the ramp having reached full
+    /// admission) closes the circuit.
     mutating func recordProbeOutcome(failed: Bool, recentFailureRate: Double, at instant: Int64, policy: ErrorPolicy) -> Bool {
         let down = min(max(policy.downRate, recentFailureRate), 0.999)
-        let step = failed ? naturalLog(policy.healthyRate / down) : naturalLog((1 - policy.healthyRate) / (1 - down))
-        recoveryEvidence = max(0, recoveryEvidence + step)
-        let needed = max(ErrorPolicy.recoveryThreshold,
-                         -naturalLog(policy.probeFraction(age: instant - openedAt)) / ErrorPolicy.rampDamping)
-        guard recoveryEvidence >= needed else { return false }
+        let decisionStep = failed ? naturalLog(policy.healthyRate / down) : naturalLog((1 - policy.healthyRate) / (1 - down))
+        decisionEvidence = max(0, decisionEvidence + decisionStep)
+        recoveryEvidence = max(0, recoveryEvidence + (failed ? policy.failureEvidence : policy.successEvidence))
+        let fullAdmission = -naturalLog(policy.probeFraction(age: instant - openedAt))
+        let recovered = decisionEvidence >= ErrorPolicy.recoveryThreshold
+            || recoveryEvidence >= max(ErrorPolicy.recoveryThreshold, fullAdmission)
+        guard recovered else { return false }
         close()
         return true
     }
@@ -162,6 +170,7 @@ struct ErrorControl: Hashable, Sendable {
         mode = .open
         openedAt = instant
         recoveryEvidence = 0
+        decisionEvidence = 0
         credit = 0
         lastProbeAt = instant
         rejectionProbability = 1
@@ -171,6 +180,7 @@ struct ErrorControl: Hashable, Sendable {
         mode = .closed
         rejectionProbability = 0
         recoveryEvidence = 0
+        decisionEvidence = 0
         credit = 0
     }
 }
