@@ -2,22 +2,28 @@
 /// what makes calls slow.
 ///
 /// Little's law says in-flight = throughput × latency. When latency rises well above the learned
-/// healthy baseline, two very different causes look alike from the outside: the dependency is
-/// slower on its own (exogenous: admitting fewer calls would not make the admitted ones faster),
-/// or it is queueing because too many calls are admitted (caused: shedding makes it fall). Rather
-/// than guess, the limiter runs a short experiment: it caps concurrency a little below the current
-/// in-flight count for a few latencies and compares the latency of calls admitted under the cap
-/// with the latency before. If latency responds, the overload is real and a gradient limit
-/// (latency tolerance 2× the baseline, √limit headroom) keeps in-flight where the dependency
-/// serves calls at near-baseline latency; if it does not, the cap is lifted at once and no new
-/// experiment runs until latency gets clearly worse or the episode ends.
+/// healthy baseline, two very different causes look alike at first: the dependency is slower on
+/// its own (exogenous: admitting fewer calls would not make the admitted ones faster), or it is
+/// queueing because more calls arrive than it completes (caused: shedding makes it fall). They
+/// part ways over time. After an exogenous slowdown, in-flight rises for about one latency to
+/// `rate × new latency` and then levels off; under overload it keeps growing, because arrivals
+/// outpace completions. So the limiter watches: when latency is high, it compares in-flight over
+/// two consecutive spans of five latencies each (long after any traffic step has settled). Only
+/// growth in the second span (beyond Poisson noise) engages the limit; a level in-flight means the
+/// slowness is exogenous, and the baseline is re-learned from the new latency: what the limiter
+/// protects against is queueing that admission causes, and that is measured from wherever the
+/// dependency's own latency now is. No calls are rejected to find out.
+///
+/// Once engaged, a gradient limit (latency tolerance 2× the baseline, √limit headroom, no growth
+/// while the limit does not bind) keeps in-flight where the dependency serves calls near its
+/// baseline latency, and releases when latency is back and the limit no longer binds.
 struct ConcurrencyLimiter: Hashable, Sendable {
     /// Latency that counts as overload, as a multiple of the healthy baseline.
     static let tolerance = 2.0
-    /// The experiment caps in-flight at this fraction of its current value.
-    static let trialCut = 0.8
-    /// Latency must fall at least this much under the cap for the overload to count as caused.
-    static let trialResponse = 0.8
+    /// Each watch span lasts this many recent latencies.
+    static let watchSpan = 5.0
+    /// In-flight growth over the second span that proves arrivals outpace completions.
+    static let growth = 1.25
     /// Completions that weigh in the recent latency (EWMA weight 1/recentHorizon).
     static let recentHorizon = 32.0
     /// Completions that weigh in the healthy baseline; it falls faster than it rises.
@@ -26,8 +32,10 @@ struct ConcurrencyLimiter: Hashable, Sendable {
 
     enum Phase: Hashable, Sendable {
         case idle
-        /// Experiment running since `startedAt`; `latencyBefore` is the recent latency then.
-        case trial(startedAt: Int64, latencyBefore: Double)
+        /// Latency is high: watching in-flight since `since` over spans of `span` nanoseconds
+        /// (fixed when the watch starts: in a runaway, latency grows faster than time passes);
+        /// `checkpoint` is in-flight at the end of the first span (0 until then).
+        case watching(since: Int64, span: Double, checkpoint: Int)
         /// Overload confirmed: the gradient limit is in force. `reference` is the latency that
         /// confirmed it; `adjustments` counts control steps since.
         case limiting(lastAdjustment: Int64, reference: Double, adjustments: Int)
@@ -42,19 +50,12 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     var recentLog: Double = 0
     var recentSamples: Double = 0
     var baselineSamples: Double = 0
-    /// Since when the overload signal has held without interruption.
-    var overloadedSince: Int64 = .max
-    /// Log latency of calls admitted during the running experiment.
-    var trialLogSum: Double = 0
-    var trialCount: Double = 0
-    /// After an exogenous verdict, no new experiment until recent latency exceeds this (0: none pending).
-    var suppressedBelow: Double = 0
 
     /// The limit in force, if any.
     var activeLimit: Int? {
         switch phase {
-        case .idle: nil
-        case .trial, .limiting: Int(limit.rounded(.down))
+        case .idle, .watching: nil
+        case .limiting: Int(limit.rounded(.down))
         }
     }
 
@@ -71,12 +72,8 @@ struct ConcurrencyLimiter: Hashable, Sendable {
         let sample = naturalLog(max(latency, 1_000))  // 1 µs floor: a zero duration has no logarithm.
         recentSamples = min(recentSamples + 1, Self.recentHorizon)
         recentLog += (sample - recentLog) / recentSamples
-        if case .trial(let startedAt, _) = phase, acquiredAt >= startedAt {
-            trialLogSum += sample
-            trialCount += 1
-        }
         // Only healthy periods teach the baseline, so an overload is never learned as normal.
-        guard case .idle = phase, suppressedBelow == 0 else { return }
+        guard case .idle = phase else { return }
         if baselineSamples > 0, latencyRatio >= Self.tolerance { return }
         let horizon = sample < baselineLog ? Self.baselineFallHorizon : Self.baselineRiseHorizon
         baselineSamples = min(baselineSamples + 1, horizon)
@@ -90,36 +87,38 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     mutating func tick(at now: Int64, inFlight: Int, allowed: Bool, maximum: Int) -> Event? {
         let overloaded = recentSamples >= Self.recentHorizon && baselineSamples >= Self.recentHorizon
             && latencyRatio >= Self.tolerance
-        if overloaded, allowed { overloadedSince = min(overloadedSince, now) } else { overloadedSince = .max }
-        if suppressedBelow > 0, !overloaded || recentLatency > suppressedBelow {
-            suppressedBelow = 0  // The episode ended, or got clearly worse: experiments may run again.
-        }
         switch phase {
         case .idle:
-            // Experiment only on a settled signal: a latency step seen for a couple of latencies
-            // is a new regime, not the transient of a change in traffic.
-            guard allowed, overloaded, suppressedBelow == 0, inFlight >= 4,
-                  Double(now - overloadedSince) >= 2 * recentLatency else { return nil }
-            phase = .trial(startedAt: now, latencyBefore: recentLatency)
-            limit = max(1, (Double(inFlight) * Self.trialCut).rounded(.down))
-            trialLogSum = 0
-            trialCount = 0
-            return .engaged
-        case .trial(let startedAt, let latencyBefore):
-            guard allowed else { return release() }
-            let elapsed = Double(now - startedAt)
-            let enough = trialCount >= 8 && elapsed >= 3 * latencyBefore
-            guard enough || elapsed >= 20 * latencyBefore else { return nil }
-            if enough, naturalExp(trialLogSum / trialCount) <= Self.trialResponse * latencyBefore {
-                phase = .limiting(lastAdjustment: now, reference: latencyBefore, adjustments: 0)
+            guard allowed, overloaded else { return nil }
+            phase = .watching(since: now, span: Self.watchSpan * max(recentLatency, 1), checkpoint: 0)
+            return nil
+        case .watching(let since, let span, let checkpoint):
+            guard allowed, overloaded else {
+                phase = .idle
                 return nil
             }
-            return exogenous()
+            let elapsed = Double(now - since)
+            if checkpoint == 0 {
+                if elapsed >= span { phase = .watching(since: since, span: span, checkpoint: max(inFlight, 1)) }
+                return nil
+            }
+            guard elapsed >= 2 * span else { return nil }
+            let grown = Double(inFlight - checkpoint)
+            guard Double(inFlight) >= Self.growth * Double(checkpoint),
+                  grown >= 3 * Double(checkpoint).squareRoot(), inFlight >= 4 else {
+                phase = .idle
+                _ = exogenous()
+                return nil
+            }
+            // Arrivals outpace completions: cap at the level before the second span's growth.
+            phase = .limiting(lastAdjustment: now, reference: recentLatency, adjustments: 0)
+            limit = Double(min(checkpoint, maximum))
+            return .engaged
         case .limiting(let lastAdjustment, let reference, let adjustments):
             guard allowed else { return release() }
             guard Double(now - lastAdjustment) >= max(recentLatency, 1) else { return nil }
             // A cap that has not brought latency down after many steps is not what limits it.
-            if adjustments >= 16, recentLatency >= Self.trialResponse * reference { return exogenous() }
+            if adjustments >= 16, recentLatency >= 0.8 * reference { return exogenous() }
             let gradient = min(max(Self.tolerance * baselineLatency / max(recentLatency, 1), 0.5), 1)
             var next = limit * gradient
             // Grow only when the limit binds: an application that does not use it proves nothing.
@@ -133,8 +132,10 @@ struct ConcurrencyLimiter: Hashable, Sendable {
         }
     }
 
+    /// The slowness is the dependency's own: take its current latency as the new baseline.
     private mutating func exogenous() -> Event {
-        suppressedBelow = recentLatency * 1.5
+        baselineLog = recentLog
+        baselineSamples = min(recentSamples, Self.baselineFallHorizon)
         return release()
     }
 

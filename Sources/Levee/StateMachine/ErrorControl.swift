@@ -33,6 +33,11 @@ struct ErrorPolicy: Hashable, Sendable {
     let failureEvidence: Double
     /// At least one probe per this interval (before back-off) however little traffic is offered.
     let probeFloorNanoseconds: Double
+    /// Admission grows as `e^(rampGain · evidence)`. At tight SLOs a success carries little
+    /// evidence (0.015 nats at 99 %), so the gain keeps the ramp at one doubling per 8 successes or faster
+    /// whatever the SLO; a failure still sends admission back to the floor. Closing the circuit
+    /// still needs the full evidence, gathered at full traffic.
+    let rampGain: Double
 
     init(slo: SLO) {
         budget = slo.errorBudget
@@ -41,7 +46,11 @@ struct ErrorPolicy: Hashable, Sendable {
         successEvidence = naturalLog((1 - healthyRate) / (1 - downRate))
         failureEvidence = naturalLog(healthyRate / downRate)
         probeFloorNanoseconds = max(1e9, 2 * Double(slo.timeoutNanoseconds))
+        rampGain = max(1, Self.rampStepPerSuccess / successEvidence)
     }
+
+    /// `ln 2 / 8`: the ramp doubles admission every eight successes at least.
+    static let rampStepPerSuccess = 0.08664339756999316
 
     /// Share of calls to shed at failure rate `rate`: 0 at the budget, 1 at `downRate`.
     func severity(_ rate: Double) -> Double {
@@ -77,10 +86,8 @@ struct ErrorControl: Hashable, Sendable {
     /// share; a call is admitted when a whole unit has accrued), exact without randomness.
     var credit = 0.0
     var openedAt: Int64 = 0
-    /// Log-likelihood evidence that the dependency is healthy again, since it went down: the
-    /// conservative walk that sets admission, and the sharper one that can decide sooner.
+    /// Log-likelihood evidence that the dependency is healthy again, since it went down.
     var recoveryEvidence = 0.0
-    var decisionEvidence = 0.0
     var lastProbeAt: Int64 = 0
 
     mutating func evaluate(rate: Double, samples: Double, at instant: Int64, policy: ErrorPolicy) -> Verdict {
@@ -120,12 +127,13 @@ struct ErrorControl: Hashable, Sendable {
     }
 
     func openAdmission(at instant: Int64, policy: ErrorPolicy) -> Double {
-        min(1, policy.probeFraction(age: instant - openedAt) * naturalExp(recoveryEvidence))
+        min(1, policy.probeFraction(age: instant - openedAt) * naturalExp(policy.rampGain * recoveryEvidence))
     }
 
     mutating func admitProbe(at instant: Int64, policy: ErrorPolicy) -> Bool {
-        if admitShare(openAdmission(at: instant, policy: policy))
-            || Double(instant - lastProbeAt) >= policy.probeFloorInterval(age: instant - openedAt) {
+        // The floor interval shrinks as the ramp grows, so that sparse traffic ramps too.
+        let floor = policy.probeFloorInterval(age: instant - openedAt) * naturalExp(-policy.rampGain * recoveryEvidence)
+        if admitShare(openAdmission(at: instant, policy: policy)) || Double(instant - lastProbeAt) >= floor {
             lastProbeAt = instant
             return true
         }
@@ -134,26 +142,17 @@ struct ErrorControl: Hashable, Sendable {
 
     /// Adds one outcome of a call admitted while open; returns true when the dependency has recovered.
     ///
-    /// Two likelihood-ratio walks weigh "healthy" (half the budget) against "down":
-    /// - the **ramp** walk takes "down" as the down rate (twice the budget). Its evidence sets
-    ///   admission, `probeFraction · e^evidence`, so admission ramps up geometrically while calls
-    ///   succeed and collapses when they fail; being conservative, it rarely lets a lucky streak
-    ///   admit much during an outage.
-    /// - the **decision** walk takes "down" as the failure rate recent outcomes actually show
-    ///   (never below the down rate). That alternative is estimated from earlier outcomes only, so
-    ///   the walk remains a likelihood ratio with its error bound; after a severe outage each
-    ///   success is strong evidence, so recovery is declared sooner than the ramp alone would.
-    /// Either walk reaching ``ErrorPolicy/recoveryThreshold`` (and the ramp having reached full
-    /// admission) closes the circuit.
-    mutating func recordProbeOutcome(failed: Bool, recentFailureRate: Double, at instant: Int64, policy: ErrorPolicy) -> Bool {
-        let down = min(max(policy.downRate, recentFailureRate), 0.999)
-        let decisionStep = failed ? naturalLog(policy.healthyRate / down) : naturalLog((1 - policy.healthyRate) / (1 - down))
-        decisionEvidence = max(0, decisionEvidence + decisionStep)
+    /// The walk weighs "healthy" (half the budget) against "down" at the down rate: among all the
+    /// failure rates that count as down, that is the one hardest to tell from healthy, so
+    /// evidence against it is evidence against every one of them. The same evidence sets
+    /// admission, `probeFraction · e^(rampGain · evidence)`: admission ramps up geometrically
+    /// while calls succeed and collapses when they fail. Recovery is declared once admission is
+    /// full and the evidence reaches ``ErrorPolicy/recoveryThreshold``, confirmed at full traffic.
+    mutating func recordProbeOutcome(failed: Bool, at instant: Int64, policy: ErrorPolicy) -> Bool {
         recoveryEvidence = max(0, recoveryEvidence + (failed ? policy.failureEvidence : policy.successEvidence))
         let fullAdmission = -naturalLog(policy.probeFraction(age: instant - openedAt))
-        let recovered = decisionEvidence >= ErrorPolicy.recoveryThreshold
-            || recoveryEvidence >= max(ErrorPolicy.recoveryThreshold, fullAdmission)
-        guard recovered else { return false }
+        guard recoveryEvidence >= ErrorPolicy.recoveryThreshold, policy.rampGain * recoveryEvidence >= fullAdmission
+        else { return false }
         close()
         return true
     }
@@ -170,7 +169,6 @@ struct ErrorControl: Hashable, Sendable {
         mode = .open
         openedAt = instant
         recoveryEvidence = 0
-        decisionEvidence = 0
         credit = 0
         lastProbeAt = instant
         rejectionProbability = 1
@@ -180,7 +178,6 @@ struct ErrorControl: Hashable, Sendable {
         mode = .closed
         rejectionProbability = 0
         recoveryEvidence = 0
-        decisionEvidence = 0
         credit = 0
     }
 }

@@ -49,6 +49,14 @@ package struct LeveeStateMachine {
     // MARK: Admission
 
     package mutating func acquire(at instant: Int64) throws(LeveeError) -> (Admission, StateChange?) {
+        try acquire(at: instant, clampToLatest: false)
+    }
+
+    /// `clampToLatest` serves clock-driven callers: threads read the clock before taking the
+    /// lock, so their instants may arrive a little out of order; such an instant is processed as
+    /// the latest one instead of being refused.
+    package mutating func acquire(at instant: Int64, clampToLatest: Bool) throws(LeveeError) -> (Admission, StateChange?) {
+        let instant = clampToLatest ? max(instant, latest) : instant
         try advance(to: instant)
         traffic.arrivals += 1
 
@@ -90,6 +98,11 @@ package struct LeveeStateMachine {
     // MARK: Completion
 
     package mutating func release(_ permit: Permit, outcome: Outcome, at instant: Int64) throws(LeveeError) -> StateChange? {
+        try release(permit, outcome: outcome, at: instant, clampToLatest: false)
+    }
+
+    package mutating func release(_ permit: Permit, outcome: Outcome, at instant: Int64, clampToLatest: Bool) throws(LeveeError) -> StateChange? {
+        let instant = clampToLatest ? max(instant, latest) : instant
         try advance(to: instant)
         guard permits.free(slot: permit.slot, generation: permit.generation, epoch: permit.epoch) else {
             counters.staleReleases += 1
@@ -113,7 +126,6 @@ package struct LeveeStateMachine {
             counters.failures += 1
             failed = true
         }
-        let recentFailureRate = min(outcomes.rates.0, outcomes.rates.1)
         outcomes.record(failure: failed)
         if errorControl.mode != .open, let run = detector.record(failure: failed) {
             // A change detector fired: its run is the freshest evidence of the new failure rate.
@@ -125,9 +137,9 @@ package struct LeveeStateMachine {
         // Only calls admitted while open (and, in dry run, that would have been admitted) are
         // evidence about the dependency since it went down.
         if errorControl.mode == .open, permit.acquiredAt >= errorControl.openedAt, permit.dryRunRejection == nil {
-            if errorControl.recordProbeOutcome(failed: failed, recentFailureRate: recentFailureRate,
-                                                at: instant, policy: policy) {
-                outcomes.restartFromShortest()
+            if errorControl.recordProbeOutcome(failed: failed, at: instant, policy: policy) {
+                // Evidence from before the recovery describes a dependency that no longer exists.
+                outcomes.reset()
                 detector.reset()
                 updateState(at: instant, reason: .recovered)
             }
@@ -186,7 +198,7 @@ package struct LeveeStateMachine {
     }
 
     /// Publishes the derived state; a change of kind becomes a transition for the observers.
-    private mutating func updateState(at instant: Int64, reason: TransitionReason) {
+    mutating func updateState(at instant: Int64, reason: TransitionReason) {
         let next = derivedState
         guard next != state else { return }
         if next.kind != state.kind {
@@ -197,7 +209,7 @@ package struct LeveeStateMachine {
         state = next
     }
 
-    private mutating func takeChange() -> StateChange? {
+    mutating func takeChange() -> StateChange? {
         defer { pendingChange = nil }
         guard let change = pendingChange, change.from.kind != change.to.kind else { return nil }
         return change
@@ -216,6 +228,9 @@ package struct LeveeStateMachine {
                   rejectionProbability: errorControl.currentRejectionProbability(at: instant, policy: policy),
                   concurrencyLimit: limiter.activeLimit, inFlight: permits.inFlight)
     }
+
+    /// A rejection describing the current figures, for paths that cannot reach a decision.
+    var unavailable: Rejection { makeRejection(.concurrencyLimit, at: latest) }
 
     // MARK: Observation
 

@@ -78,12 +78,6 @@ struct OutcomeEstimator: Hashable, Sendable {
     /// Completions behind ``rate``.
     var sampleCount: Double { counts.4 }
 
-    /// Starts every scale from the freshest one, after a period whose evidence is obsolete.
-    mutating func restartFromShortest() {
-        rates = (rates.0, rates.0, rates.0, rates.0, rates.0)
-        counts = (counts.0, counts.0, counts.0, counts.0, counts.0)
-    }
-
     /// Replaces every scale with fresh evidence: `samples` outcomes at failure rate `rate`.
     mutating func seed(rate: Double, samples: Double) {
         rates = (rate, rate, rate, rate, rate)

@@ -1,0 +1,124 @@
+/// Everything a ``Levee`` has learned, so a restarted process starts warm.
+///
+/// A snapshot is `Codable` (encode it with any encoder) and also has a compact binary form,
+/// ``serialized()`` / ``init(serialized:)``. Both carry a format version and a checksum: restoring
+/// data that is corrupt, truncated, from a newer format or from a Levee with another SLO throws
+/// ``SnapshotError`` and changes nothing.
+///
+/// Instants are stored relative to the moment the snapshot was taken, so a snapshot can be
+/// restored on another time line (a new process, a new clock origin). Calls in flight are not
+/// part of it: permits issued before a restore are released harmlessly.
+public struct LeveeSnapshot: Sendable, Hashable, Codable {
+    /// The format this library writes. Newer formats are refused; older ones are read.
+    public static let currentFormatVersion = 1
+
+    public let formatVersion: Int
+    public let successRate: Double
+    public let timeoutNanoseconds: Int64
+    // Outcome estimator.
+    let outcomeRates: [Double]
+    let outcomeCounts: [Double]
+    let detectorState: [Double]
+    // Error side.
+    let errorMode: Int
+    let rejectionProbability: Double
+    let openedNanosecondsAgo: Int64
+    let recoveryEvidence: Double
+    // Latency side.
+    let baselineLogLatency: Double
+    let baselineSamples: Double
+    let recentLogLatency: Double
+    let recentSamples: Double
+    // Traffic.
+    let arrivalRate: Double
+    let completionRate: Double
+    /// FNV-1a over every other field, to catch corruption.
+    public private(set) var checksum: UInt64
+
+    /// The SLO the snapshot was taken under.
+    public var slo: SLO? { try? SLO(successRate: successRate, timeout: .nanoseconds(timeoutNanoseconds)) }
+
+    init(formatVersion: Int = LeveeSnapshot.currentFormatVersion, successRate: Double, timeoutNanoseconds: Int64,
+         outcomeRates: [Double], outcomeCounts: [Double], detectorState: [Double], errorMode: Int,
+         rejectionProbability: Double, openedNanosecondsAgo: Int64, recoveryEvidence: Double,
+         baselineLogLatency: Double, baselineSamples: Double,
+         recentLogLatency: Double, recentSamples: Double, arrivalRate: Double, completionRate: Double,
+         checksum: UInt64? = nil) {
+        self.formatVersion = formatVersion
+        self.successRate = successRate
+        self.timeoutNanoseconds = timeoutNanoseconds
+        self.outcomeRates = outcomeRates
+        self.outcomeCounts = outcomeCounts
+        self.detectorState = detectorState
+        self.errorMode = errorMode
+        self.rejectionProbability = rejectionProbability
+        self.openedNanosecondsAgo = openedNanosecondsAgo
+        self.recoveryEvidence = recoveryEvidence
+        self.baselineLogLatency = baselineLogLatency
+        self.baselineSamples = baselineSamples
+        self.recentLogLatency = recentLogLatency
+        self.recentSamples = recentSamples
+        self.arrivalRate = arrivalRate
+        self.completionRate = completionRate
+        self.checksum = 0
+        self.checksum = checksum ?? SnapshotCodec.checksum(of: self)
+    }
+
+    /// The compact binary form: magic, version, fields (little-endian), checksum.
+    public func serialized() -> [UInt8] { SnapshotCodec.encode(self) }
+
+    /// Reads the binary form, checking its magic, length, version, checksum and every value.
+    public init(serialized bytes: [UInt8]) throws(SnapshotError) {
+        self = try SnapshotCodec.decode(bytes)
+        try validate()
+    }
+
+    /// Checks the version, the checksum and that every value is one Levee could have written.
+    public func validate() throws(SnapshotError) {
+        guard formatVersion >= 1 else { throw .corrupt("format version \(formatVersion) is not valid") }
+        guard formatVersion <= Self.currentFormatVersion else {
+            throw .unsupportedVersion(found: formatVersion, supported: Self.currentFormatVersion)
+        }
+        guard SnapshotCodec.checksum(of: self) == checksum else {
+            throw .corrupt("checksum mismatch: the snapshot was altered or damaged")
+        }
+        guard slo != nil else { throw .corrupt("the SLO it records is not valid") }
+        func check(_ condition: Bool, _ what: String) throws(SnapshotError) {
+            if !condition { throw .corrupt("\(what) is out of range") }
+        }
+        try check(outcomeRates.count == OutcomeEstimator.scaleCount && outcomeCounts.count == OutcomeEstimator.scaleCount,
+                  "the outcome estimator's size")
+        try check(outcomeRates.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= 1 }, "an outcome rate")
+        try check(outcomeCounts.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= 8192 }, "an outcome count")
+        try check(detectorState.count == 18 && detectorState.allSatisfy { $0.isFinite && $0 >= 0 }, "the change detector")
+        try check((0...2).contains(errorMode), "the error mode")
+        try check(rejectionProbability.isFinite && (0...1).contains(rejectionProbability), "the rejection probability")
+        try check(openedNanosecondsAgo >= 0, "the time since opening")
+        try check(recoveryEvidence.isFinite && recoveryEvidence >= 0,
+                  "the recovery evidence")
+        try check(baselineLogLatency.isFinite && recentLogLatency.isFinite, "a latency")
+        try check(baselineSamples.isFinite && baselineSamples >= 0 && recentSamples.isFinite && recentSamples >= 0,
+                  "a latency sample count")
+        try check(arrivalRate.isFinite && arrivalRate >= 0 && completionRate.isFinite && completionRate >= 0, "a rate")
+    }
+}
+
+/// Why a snapshot could not be restored. The Levee is left exactly as it was.
+public enum SnapshotError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The data is damaged, truncated or not a Levee snapshot.
+    case corrupt(String)
+    /// Written by a newer version of Levee.
+    case unsupportedVersion(found: Int, supported: Int)
+    /// Taken from a Levee with a different SLO: what it learned does not apply.
+    case sloMismatch(snapshot: SLO?, levee: SLO)
+
+    public var description: String {
+        switch self {
+        case .corrupt(let reason): "corrupt Levee snapshot: \(reason)"
+        case .unsupportedVersion(let found, let supported):
+            "Levee snapshot format \(found) is newer than this library reads (up to \(supported))"
+        case .sloMismatch(let snapshot, let levee):
+            "the snapshot was taken under \(snapshot.map(String.init(describing:)) ?? "an invalid SLO"), not this Levee's \(levee)"
+        }
+    }
+}
