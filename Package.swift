@@ -18,6 +18,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        // Documentation only: `swift package generate-documentation --target Levee`.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
     ],
     targets: [
         // The core: depends on nothing but the toolchain.
@@ -34,6 +36,6 @@ let package = Package(
         .testTarget(
             name: "LeveeTests",
             dependencies: ["Levee", .product(name: "PropertyBased", package: "swift-property-based")]),
-        .testTarget(name: "LeveeSimulationTests", dependencies: ["LeveeSimulation", "Levee"]),
+        .testTarget(name: "LeveeSimulationTests", dependencies: ["LeveeSimulation", "Levee", "LeveeCLI"]),
     ]
 )

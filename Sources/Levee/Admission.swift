@@ -12,7 +12,7 @@ public enum Outcome: Sendable, Hashable, CaseIterable {
 /// Proof that a call was admitted. Hand it back exactly once to ``Levee/release(_:outcome:at:)``.
 ///
 /// A permit is a small copyable value. Releasing it twice, or releasing a permit issued before a
-/// ``Levee/restore(from:)``, is harmless: the second release is recognised and ignored.
+/// ``Levee/restore(from:at:)-(LeveeSnapshot,_)``, is harmless: the second release is recognised and ignored.
 public struct Permit: Sendable, Hashable {
     /// The instant of admission, in nanoseconds on the caller's time line.
     public let acquiredAt: Int64
@@ -57,7 +57,7 @@ public enum RejectionReason: Sendable, Hashable, CaseIterable, CustomStringConve
     }
 }
 
-/// A rejected call, with the live figures behind the decision. Thrown by ``Levee/run(timeout:classify:_:)``.
+/// A rejected call, with the live figures behind the decision. Thrown by ``Levee/run(classify:_:)``.
 public struct Rejection: Error, Sendable, Hashable, CustomStringConvertible {
     public let reason: RejectionReason
     /// The estimated success rate of the dependency when the decision was made.

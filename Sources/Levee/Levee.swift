@@ -8,7 +8,7 @@ import Synchronization
 /// ``Levee/memoryFootprint``), whatever the traffic.
 ///
 /// Two APIs drive the same state machine:
-/// - ``run(timeout:classify:_:)`` reads the configured clock, admits or throws a ``Rejection``,
+/// - ``run(classify:_:)`` reads the configured clock, admits or throws a ``Rejection``,
 ///   runs the operation and records its outcome;
 /// - ``acquire(at:)`` and ``release(_:outcome:at:)`` take explicit instants (integer nanoseconds
 ///   on a time line of the caller's choosing), for simulation, stream processing on event time
@@ -50,7 +50,7 @@ public final class Levee: Sendable {
     /// Reports how an admitted call ended, at `instant`. The call's duration is
     /// `instant - permit.acquiredAt`.
     ///
-    /// Releasing the same permit twice, or a permit from before ``restore(from:)``, does nothing.
+    /// Releasing the same permit twice, or a permit from before ``restore(from:at:)-(LeveeSnapshot,_)``, does nothing.
     /// - Throws: ``LeveeError/timeWentBackwards(instant:latest:)`` (nothing changes), or
     ///   ``LeveeError/releasedBeforeAcquired(acquiredAt:releasedAt:)`` (the permit is released,
     ///   the sample dropped).
@@ -82,7 +82,7 @@ extension Levee {
         /// safely: ``Permit/dryRunRejection`` and ``LeveeStatistics/Counters/dryRunRejections``
         /// show what would have been rejected, and why.
         public var dryRun: Bool
-        /// The clock ``Levee/run(timeout:classify:_:)`` reads. Explicit-time calls never read it.
+        /// The clock ``Levee/run(classify:_:)`` reads. Explicit-time calls never read it.
         public var clock: LeveeClock
         /// A hard ceiling on calls in flight, which sizes the fixed permit table (8 bytes per slot).
         /// Calls beyond it are rejected with ``RejectionReason/concurrencyLimit``.

@@ -1,4 +1,4 @@
-/// The time source of ``Levee/run(timeout:classify:_:)``: any `Clock` whose durations are
+/// The time source of ``Levee/run(classify:_:)``: any `Clock` whose durations are
 /// `Duration`, read as integer nanoseconds since the moment the `LeveeClock` was made.
 ///
 /// Levee never reads a clock on its own: the explicit-time API takes instants from the caller.

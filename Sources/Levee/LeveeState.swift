@@ -42,11 +42,11 @@ public enum TransitionReason: String, Sendable, Hashable, CaseIterable, Codable 
     case recovered
     /// Latency and concurrency returned to what the dependency sustains.
     case capacityRecovered
-    /// State was replaced by ``Levee/restore(from:)``.
+    /// State was replaced by ``Levee/restore(from:at:)-(LeveeSnapshot,_)``.
     case restored
 }
 
-/// A state transition, delivered to observers and to ``Levee/stateChanges()`` subscribers.
+/// A state transition, delivered to observers and to ``Levee/stateChanges(bufferSize:)`` subscribers.
 public struct StateChange: Sendable, Hashable, CustomStringConvertible {
     public let from: LeveeState
     public let to: LeveeState

@@ -5,7 +5,7 @@
 public struct SLO: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The fraction of calls that must succeed, strictly between 0 and 1 (for example `0.99`).
     public let successRate: Double
-    /// How long a call may take. ``Levee/run(timeout:classify:_:)`` can enforce it, and it
+    /// How long a call may take. ``Levee/run(classify:_:)`` can enforce it, and it
     /// scales the controller's notion of "a long time" for a dependency.
     public let timeout: Duration
 
