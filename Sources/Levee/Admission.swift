@@ -18,8 +18,9 @@ public struct Permit: Sendable, Hashable {
     public let acquiredAt: Int64
     /// Whether this call was admitted as a probe of a dependency judged down.
     public let isProbe: Bool
-    /// In dry-run mode, the rejection this call would have received. `nil` otherwise.
-    public let dryRunRejection: Rejection?
+    /// In dry-run mode, why this call would have been rejected. `nil` when it would have been
+    /// admitted, and always `nil` outside dry-run mode.
+    public let wouldHaveBeenRejected: RejectionReason?
     /// Identifies the slot this permit occupies; used to make releases idempotent.
     let slot: UInt32
     let generation: UInt32

@@ -13,6 +13,7 @@ extension Levee {
     /// Reads ``Options/clock`` twice (admission and completion). The operation's error is
     /// rethrown unchanged.
     public func run<T>(
+        isolation: isolated (any Actor)? = #isolation,
         classify: (Result<T, any Error>) -> Outcome = Levee.defaultClassification,
         _ operation: () async throws -> T
     ) async throws -> T {
@@ -34,11 +35,12 @@ extension Levee {
     /// Enforcing the deadline costs a child task per call, so it is opt-in; prefer a transport's
     /// own deadline where one exists.
     public func run<T: Sendable>(
+        isolation: isolated (any Actor)? = #isolation,
         enforcingTimeout: Bool,
         classify: (Result<T, any Error>) -> Outcome = Levee.defaultClassification,
         _ operation: @escaping @Sendable () async throws -> T
     ) async throws -> T {
-        guard enforcingTimeout else { return try await run(classify: classify, operation) }
+        guard enforcingTimeout else { return try await run(isolation: isolation, classify: classify, operation) }
         let permit = try admitNow()
         let deadline = permit.acquiredAt &+ slo.timeoutNanoseconds
         let sleepUntil = options.clock.sleepUntil

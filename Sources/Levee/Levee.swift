@@ -79,7 +79,7 @@ extension Levee {
     /// How a ``Levee`` runs. None of these tune the controller: the SLO does.
     public struct Options: Sendable {
         /// Compute every decision and report it, but admit every call. Use it to adopt Levee
-        /// safely: ``Permit/dryRunRejection`` and ``LeveeStatistics/Counters/dryRunRejections``
+        /// safely: ``Permit/wouldHaveBeenRejected`` and ``LeveeStatistics/Counters/dryRunRejections``
         /// show what would have been rejected, and why.
         public var dryRun: Bool
         /// The clock ``Levee/run(classify:_:)`` reads. Explicit-time calls never read it.

@@ -68,13 +68,20 @@ struct ConcurrencyLimiter: Hashable, Sendable {
         baselineSamples > 0 && recentSamples > 0 ? naturalExp(recentLog - baselineLog) : 1
     }
 
+    /// ln(tolerance): the overload test compares log latencies, with no exponential on the hot path.
+    static let logTolerance = 0.6931471805599453
+
     mutating func recordSuccess(latency: Double, acquiredAt: Int64) {
-        let sample = naturalLog(max(latency, 1_000))  // 1 µs floor: a zero duration has no logarithm.
-        recentSamples = min(recentSamples + 1, Self.recentHorizon)
-        recentLog += (sample - recentLog) / recentSamples
+        let sample = fastLog(max(latency, 1_000))  // 1 µs floor: a zero duration has no logarithm.
+        if recentSamples < Self.recentHorizon {
+            recentSamples += 1
+            recentLog += (sample - recentLog) / recentSamples
+        } else {
+            recentLog += (sample - recentLog) * (1 / Self.recentHorizon)
+        }
         // Only healthy periods teach the baseline, so an overload is never learned as normal.
         guard case .idle = phase else { return }
-        if baselineSamples > 0, latencyRatio >= Self.tolerance { return }
+        if baselineSamples > 0, recentLog - baselineLog >= Self.logTolerance { return }
         let horizon = sample < baselineLog ? Self.baselineFallHorizon : Self.baselineRiseHorizon
         baselineSamples = min(baselineSamples + 1, horizon)
         baselineLog += (sample - baselineLog) / baselineSamples

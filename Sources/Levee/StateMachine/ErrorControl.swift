@@ -16,15 +16,16 @@ struct ErrorPolicy: Hashable, Sendable {
     static let detectionThreshold = 18.420680743952367
     /// Normal quantile of the confidence interval reported in statistics (95 %).
     static let reportingZ = 1.959963984540054
-    /// Probes admitted while open, as a fraction of offered calls, at the start of an outage.
-    static let baseProbeFraction = 0.01
+    /// Probes admitted while open, as a fraction of the healthy arrival rate, at the start of an
+    /// outage. Above the healthy rate (a retry storm) the extra calls are not probed more.
+    static let baseProbeFraction = 0.02
     /// `ln(10⁴)`: evidence needed to close again. Admission reaches 100 % earlier, at
     /// `ln(1/probeFraction)`; the rest is confirmed at full traffic, which takes milliseconds when
     /// the dependency is healthy and keeps a dependency sitting at the "down" rate from passing
     /// for recovered (a false recovery has about one chance in 10⁴ per attempt).
     static let recoveryThreshold = 9.210340371976184
-    /// The probe fraction decays as `1/√(1 + age/backoff)`: halved after 3 min, a tenth after 100 min.
-    static let probeBackoffSeconds = 60.0
+    /// The probe fraction decays as `1/√(1 + age/backoff)`: halved after 30 min, a tenth after 16 hours.
+    static let probeBackoffSeconds = 600.0
 
     let budget: Double
     let downRate: Double
@@ -126,14 +127,19 @@ struct ErrorControl: Hashable, Sendable {
         return true
     }
 
-    func openAdmission(at instant: Int64, policy: ErrorPolicy) -> Double {
-        min(1, policy.probeFraction(age: instant - openedAt) * naturalExp(policy.rampGain * recoveryEvidence))
+    /// Share of offered calls admitted while open: the probe fraction of the healthy rate,
+    /// expressed as a share of what is offered now, grown by the recovery evidence.
+    func openAdmission(at instant: Int64, offeredRate: Double = 0, healthyRate: Double = 0, policy: ErrorPolicy) -> Double {
+        let base = policy.probeFraction(age: instant - openedAt)
+        let scale = offeredRate > healthyRate && offeredRate > 0 && healthyRate > 0 ? healthyRate / offeredRate : 1
+        return min(1, base * scale * naturalExp(policy.rampGain * recoveryEvidence))
     }
 
-    mutating func admitProbe(at instant: Int64, policy: ErrorPolicy) -> Bool {
+    mutating func admitProbe(at instant: Int64, offeredRate: Double, healthyRate: Double, policy: ErrorPolicy) -> Bool {
         // The floor interval shrinks as the ramp grows, so that sparse traffic ramps too.
         let floor = policy.probeFloorInterval(age: instant - openedAt) * naturalExp(-policy.rampGain * recoveryEvidence)
-        if admitShare(openAdmission(at: instant, policy: policy)) || Double(instant - lastProbeAt) >= floor {
+        let share = openAdmission(at: instant, offeredRate: offeredRate, healthyRate: healthyRate, policy: policy)
+        if admitShare(share) || Double(instant - lastProbeAt) >= floor {
             lastProbeAt = instant
             return true
         }
@@ -150,8 +156,7 @@ struct ErrorControl: Hashable, Sendable {
     /// full and the evidence reaches ``ErrorPolicy/recoveryThreshold``, confirmed at full traffic.
     mutating func recordProbeOutcome(failed: Bool, at instant: Int64, policy: ErrorPolicy) -> Bool {
         recoveryEvidence = max(0, recoveryEvidence + (failed ? policy.failureEvidence : policy.successEvidence))
-        let fullAdmission = -naturalLog(policy.probeFraction(age: instant - openedAt))
-        guard recoveryEvidence >= ErrorPolicy.recoveryThreshold, policy.rampGain * recoveryEvidence >= fullAdmission
+        guard recoveryEvidence >= ErrorPolicy.recoveryThreshold, openAdmission(at: instant, policy: policy) >= 1
         else { return false }
         close()
         return true

@@ -68,19 +68,21 @@ package struct LeveeStateMachine {
         case .shedding:
             if !errorControl.admitShare(1 - errorControl.rejectionProbability) { reason = .shedding }
         case .open:
-            if errorControl.admitProbe(at: instant, policy: policy) { isProbe = true } else { reason = .circuitOpen }
+            if errorControl.admitProbe(at: instant, offeredRate: traffic.arrivalRate,
+                                       healthyRate: traffic.healthyArrivalRate, policy: policy) {
+                isProbe = true
+            } else {
+                reason = .circuitOpen
+            }
         }
         if reason == nil, let limit = limiter.activeLimit, permits.inFlight >= limit { reason = .concurrencyLimit }
 
-        var dryRunRejection: Rejection?
         if let reason {
-            let rejection = makeRejection(reason, at: instant)
             if !configuration.dryRun || permits.isFull {
                 countRejection(reason)
-                return (.rejected(rejection), takeChange())
+                return (.rejected(makeRejection(reason, at: instant)), takeChange())
             }
             counters.dryRunRejections += 1
-            dryRunRejection = rejection
         } else if permits.isFull {
             // The hard ceiling of the permit table binds even in dry-run mode: it is memory, not policy.
             countRejection(.concurrencyLimit)
@@ -90,7 +92,7 @@ package struct LeveeStateMachine {
         let (slot, generation) = permits.take()
         counters.admitted += 1
         if isProbe { counters.probes += 1 }
-        let permit = Permit(acquiredAt: instant, isProbe: isProbe, dryRunRejection: dryRunRejection,
+        let permit = Permit(acquiredAt: instant, isProbe: isProbe, wouldHaveBeenRejected: reason,
                             slot: slot, generation: generation, epoch: permits.epoch)
         return (.admitted(permit), takeChange())
     }
@@ -136,7 +138,7 @@ package struct LeveeStateMachine {
 
         // Only calls admitted while open (and, in dry run, that would have been admitted) are
         // evidence about the dependency since it went down.
-        if errorControl.mode == .open, permit.acquiredAt >= errorControl.openedAt, permit.dryRunRejection == nil {
+        if errorControl.mode == .open, permit.acquiredAt >= errorControl.openedAt, permit.wouldHaveBeenRejected == nil {
             if errorControl.recordProbeOutcome(failed: failed, at: instant, policy: policy) {
                 // Evidence from before the recovery describes a dependency that no longer exists.
                 outcomes.reset()
@@ -161,7 +163,7 @@ package struct LeveeStateMachine {
 
     /// Periodic work, run lazily by the first event of each tick: rates and the latency limiter.
     private mutating func tick(at instant: Int64) {
-        traffic.close(at: instant)
+        traffic.close(at: instant, healthy: errorControl.mode == .closed)
         let allowed = errorControl.mode == .closed
         switch limiter.tick(at: instant, inFlight: permits.inFlight, allowed: allowed,
                             maximum: configuration.maximumInFlight) {
@@ -175,7 +177,12 @@ package struct LeveeStateMachine {
     private mutating func evaluate(at instant: Int64) {
         successesSinceEvaluation = 0
         outcomes.reconcile()
-        switch errorControl.evaluate(rate: outcomes.rate, samples: outcomes.sampleCount, at: instant, policy: policy) {
+        report(errorControl.evaluate(rate: outcomes.rate, samples: outcomes.sampleCount, at: instant, policy: policy),
+               at: instant)
+    }
+
+    private mutating func report(_ verdict: ErrorControl.Verdict, at instant: Int64) {
+        switch verdict {
         case .none: if errorControl.mode == .shedding { updateState(at: instant, reason: .sloViolation) }
         case .startedShedding: updateState(at: instant, reason: .sloViolation)
         case .opened: updateState(at: instant, reason: .dependencyDown)
@@ -209,10 +216,11 @@ package struct LeveeStateMachine {
         state = next
     }
 
+    @inline(__always)
     mutating func takeChange() -> StateChange? {
-        defer { pendingChange = nil }
-        guard let change = pendingChange, change.from.kind != change.to.kind else { return nil }
-        return change
+        guard let change = pendingChange else { return nil }
+        pendingChange = nil
+        return change.from.kind != change.to.kind ? change : nil
     }
 
     private mutating func countRejection(_ reason: RejectionReason) {
@@ -259,20 +267,29 @@ struct TrafficEstimator: Hashable, Sendable {
     static let tickNanoseconds: Int64 = 10_000_000
     /// Time constant of the rate averages.
     static let rateTimeConstant = 1.0
+    static let healthyRateTimeConstant = 60.0
 
     var tickStart: Int64 = .min
     var arrivals = 0
     var completions = 0
     /// Calls offered per second (admitted or not).
     var arrivalRate = 0.0
+    /// Calls offered per second while the dependency was healthy (closed), over about a minute:
+    /// the reference for the probe budget, so that a retry storm does not inflate probing.
+    var healthyArrivalRate = 0.0
     /// Completions per second.
     var completionRate = 0.0
 
-    mutating func close(at instant: Int64) {
+    mutating func close(at instant: Int64, healthy: Bool) {
         let seconds = Double(instant - tickStart) / 1e9
         guard seconds > 0 else { return }
         let weight = 1 - naturalExp(-seconds / Self.rateTimeConstant)
-        arrivalRate += weight * (Double(arrivals) / seconds - arrivalRate)
+        let rate = Double(arrivals) / seconds
+        arrivalRate += weight * (rate - arrivalRate)
+        if healthy {
+            let slow = healthyArrivalRate == 0 ? 1 : 1 - naturalExp(-seconds / Self.healthyRateTimeConstant)
+            healthyArrivalRate += slow * (rate - healthyArrivalRate)
+        }
         completionRate += weight * (Double(completions) / seconds - completionRate)
         arrivals = 0
         completions = 0

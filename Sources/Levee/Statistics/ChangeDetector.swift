@@ -4,20 +4,41 @@
 /// false-alarm rate, no test notices the change sooner. Each detector of the bank accumulates,
 /// outcome by outcome, the log-likelihood ratio of an alternative failure rate against the budget,
 /// floored at zero, and fires when the sum exceeds `threshold` nats. The alternatives run
-/// geometrically from the "down" rate to near 100 %, so a 60 % outage is caught by the detector
-/// tuned for it within a couple of dozen outcomes, and a mild excess by the one tuned near the budget.
+/// geometrically from the "down" rate to 95 %, so a 60 % outage is caught by the detector tuned
+/// for it within a couple of dozen outcomes, and a mild excess by the one tuned near the budget.
 ///
 /// Each detector also counts the outcomes and failures of its current run (since its sum was last
 /// zero): when it fires, that run is the freshest evidence of the new rate.
 struct ChangeDetector: Hashable, Sendable {
     static let capacity = 6
 
-    /// Per detector: evidence increment for a failure and for a success.
-    private var failureStep: (Double, Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0, 0)
-    private var successStep: (Double, Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0, 0)
-    private var evidence: (Double, Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0, 0)
-    private var runLength: (Double, Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0, 0)
-    private var runFailures: (Double, Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0, 0)
+    /// One CUSUM: its evidence increments and the state of its current run.
+    struct Cusum: Hashable, Sendable {
+        var failureStep = -1.0
+        var successStep = -1.0
+        var sum = 0.0
+        var length = 0.0
+        var failures = 0.0
+
+        /// Unused slots keep steps of -1: their sum stays at zero and they never fire.
+        @inline(__always)
+        mutating func record(failure: Bool, threshold: Double) -> Bool {
+            let next = sum + (failure ? failureStep : successStep)
+            if next <= 0 {
+                sum = 0
+                length = 0
+                failures = 0
+                return false
+            }
+            sum = next
+            length += 1
+            if failure { failures += 1 }
+            return next > threshold
+        }
+    }
+
+    // A tuple, not an array: fixed memory, no bounds or uniqueness checks on the hot path.
+    private var bank = (Cusum(), Cusum(), Cusum(), Cusum(), Cusum(), Cusum())
     private(set) var count = 0
     let threshold: Double
 
@@ -32,93 +53,82 @@ struct ChangeDetector: Hashable, Sendable {
         let count = span <= 1 ? 1 : min(Self.capacity, max(1, Int((naturalLog(span) / naturalLog(2)).rounded(.up))))
         let ratio = count > 1 ? naturalExp(naturalLog(span) / Double(count - 1)) : 1
         self.count = count
-        withSteps { failures, successes in
-            var alternative = lowestAlternative
-            for index in 0..<count {
-                let rate = min(alternative, highest)
-                failures[index] = naturalLog(rate / budget)
-                successes[index] = naturalLog((1 - rate) / (1 - budget))
-                alternative *= ratio
+        var alternative = lowestAlternative
+        for index in 0..<count {
+            let rate = min(alternative, highest)
+            withDetector(index) { cusum in
+                cusum.failureStep = naturalLog(rate / budget)
+                cusum.successStep = naturalLog((1 - rate) / (1 - budget))
             }
+            alternative *= ratio
         }
     }
 
     /// Adds one outcome. Returns the failure rate and length of the firing detector's run, if one fired.
+    @inline(__always)
     mutating func record(failure: Bool) -> (rate: Double, length: Double)? {
-        var fired: (rate: Double, length: Double)?
-        let count = self.count
-        let threshold = self.threshold
-        let increments = failure ? failureStep : successStep
-        let x: Double = failure ? 1 : 0
-        withUnsafeBytes(of: increments) { stepBytes in
-            let steps = stepBytes.bindMemory(to: Double.self)
-            withUnsafeMutableBytes(of: &evidence) { evidenceBytes in
-                withUnsafeMutableBytes(of: &runLength) { lengthBytes in
-                    withUnsafeMutableBytes(of: &runFailures) { failureBytes in
-                        let sums = evidenceBytes.bindMemory(to: Double.self)
-                        let lengths = lengthBytes.bindMemory(to: Double.self)
-                        let failures = failureBytes.bindMemory(to: Double.self)
-                        for index in 0..<count {
-                            let sum = sums[index] + steps[index]
-                            if sum <= 0 {
-                                sums[index] = 0
-                                lengths[index] = 0
-                                failures[index] = 0
-                            } else {
-                                sums[index] = sum
-                                lengths[index] += 1
-                                failures[index] += x
-                                if sum > threshold, fired == nil {
-                                    fired = (failures[index] / lengths[index], lengths[index])
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return fired
+        // Evaluate every detector (no short-circuit): each must see every outcome.
+        let f0 = bank.0.record(failure: failure, threshold: threshold)
+        let f1 = bank.1.record(failure: failure, threshold: threshold)
+        let f2 = bank.2.record(failure: failure, threshold: threshold)
+        let f3 = bank.3.record(failure: failure, threshold: threshold)
+        let f4 = bank.4.record(failure: failure, threshold: threshold)
+        let f5 = bank.5.record(failure: failure, threshold: threshold)
+        guard f0 || f1 || f2 || f3 || f4 || f5 else { return nil }
+        let fired = f0 ? bank.0 : f1 ? bank.1 : f2 ? bank.2 : f3 ? bank.3 : f4 ? bank.4 : bank.5
+        return (fired.failures / fired.length, fired.length)
     }
 
     /// Forgets accumulated evidence (after the state it would have changed has changed).
     mutating func reset() {
-        evidence = (0, 0, 0, 0, 0, 0)
-        runLength = (0, 0, 0, 0, 0, 0)
-        runFailures = (0, 0, 0, 0, 0, 0)
-    }
-
-    /// The largest accumulated evidence, in nats (for diagnostics and snapshots).
-    var strongestEvidence: Double {
-        max(evidence.0, evidence.1, evidence.2, evidence.3, evidence.4, evidence.5)
-    }
-
-    private mutating func withSteps(_ body: (UnsafeMutableBufferPointer<Double>, UnsafeMutableBufferPointer<Double>) -> Void) {
-        withUnsafeMutableBytes(of: &failureStep) { failureBytes in
-            withUnsafeMutableBytes(of: &successStep) { successBytes in
-                body(failureBytes.bindMemory(to: Double.self), successBytes.bindMemory(to: Double.self))
+        for index in 0..<Self.capacity {
+            withDetector(index) { cusum in
+                cusum.sum = 0
+                cusum.length = 0
+                cusum.failures = 0
             }
         }
     }
 
+    private mutating func withDetector(_ index: Int, _ body: (inout Cusum) -> Void) {
+        switch index {
+        case 0: body(&bank.0)
+        case 1: body(&bank.1)
+        case 2: body(&bank.2)
+        case 3: body(&bank.3)
+        case 4: body(&bank.4)
+        default: body(&bank.5)
+        }
+    }
+
+    private var detectors: [Cusum] { [bank.0, bank.1, bank.2, bank.3, bank.4, bank.5] }
+
+    /// The largest accumulated evidence, in nats (for diagnostics).
+    var strongestEvidence: Double { detectors.map(\.sum).max() ?? 0 }
+
     static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.count == rhs.count && lhs.threshold == rhs.threshold && lhs.state == rhs.state
+        lhs.count == rhs.count && lhs.threshold == rhs.threshold && lhs.detectors == rhs.detectors
     }
 
     func hash(into hasher: inout Hasher) {
         hasher.combine(count)
-        hasher.combine(state)
+        hasher.combine(detectors)
     }
 
-    /// Evidence, run lengths and run failures, for snapshots and equality.
+    /// Evidence, run lengths and run failures (6 each), for snapshots.
     var state: [Double] {
-        func array(_ t: (Double, Double, Double, Double, Double, Double)) -> [Double] { [t.0, t.1, t.2, t.3, t.4, t.5] }
-        return array(evidence) + array(runLength) + array(runFailures)
+        let all = detectors
+        return all.map(\.sum) + all.map(\.length) + all.map(\.failures)
     }
 
     mutating func restore(state: [Double]) {
-        guard state.count == 18 else { return }
-        evidence = (state[0], state[1], state[2], state[3], state[4], state[5])
-        runLength = (state[6], state[7], state[8], state[9], state[10], state[11])
-        runFailures = (state[12], state[13], state[14], state[15], state[16], state[17])
+        guard state.count == 3 * Self.capacity else { return }
+        for index in 0..<Self.capacity {
+            withDetector(index) { cusum in
+                cusum.sum = state[index]
+                cusum.length = state[Self.capacity + index]
+                cusum.failures = state[2 * Self.capacity + index]
+            }
+        }
     }
 }

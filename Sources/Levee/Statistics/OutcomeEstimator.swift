@@ -34,9 +34,13 @@ struct OutcomeEstimator: Hashable, Sendable {
     @inline(__always)
     private static func update(_ rate: inout Double, _ count: inout Double, _ x: Double, _ horizon: Double) {
         // Until a scale has seen `horizon` samples it is a plain mean; then an EWMA of weight 1/horizon.
-        let weight = 1 / min(count + 1, horizon)
-        rate += weight * (x - rate)
-        count = min(count + 1, 2 * horizon)
+        if count < horizon {
+            count += 1
+            rate += (x - rate) / count
+        } else {
+            rate += (x - rate) * (1 / horizon)  // a constant: folded at compile time
+            if count < 2 * horizon { count += 1 }
+        }
     }
 
     /// Replaces every scale that is inconsistent with the next shorter one.
