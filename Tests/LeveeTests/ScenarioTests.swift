@@ -141,7 +141,7 @@ import Testing
         #expect(trace.seconds[150..<240].allSatisfy { !$0.wasThrottled })
     }
 
-    @Test("At 1 rps: healthy traffic (5 %, SLO 0.90) never trips in 10 hours; an outage opens within 15 calls, recovers within 4 min")
+    @Test("At 1 rps: healthy traffic (5 %, SLO 0.90) never trips in 10 hours; an outage opens within 15 calls, recovers within 5 min")
     func oneRequestPerSecond() throws {
         var driver = ScenarioDriver(slo: try SLO(successRate: 0.90, timeout: .seconds(1)))
         let trace = driver.run([segment(36_000, rate: 1, failures: 0.05), segment(600, rate: 1, failures: 1),
@@ -150,9 +150,10 @@ import Testing
         let detection = try #require(trace.firstTransition(to: .open, after: 36_000))
         #expect(detection < 15)
         // Telling 5 % from the 20 % "down" rate with 10⁻⁴ confidence takes about 100 outcomes
-        // (9.2 nats at 0.094 per outcome): 100 s at 1 rps is the information limit.
+        // (9.2 nats at 0.094 per outcome): 100 s at 1 rps is the information limit, and the ramp
+        // starts from a probe every few seconds.
         let recovery = try #require(trace.firstTransition(to: .closed, after: 36_600))
-        #expect(recovery < 240)
+        #expect(recovery < 300)
     }
 
     @Test("At 5,000 rps the same outage opens within 20 ms, with no configuration change")
