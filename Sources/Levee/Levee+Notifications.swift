@@ -1,7 +1,8 @@
 import Synchronization
 
-/// Receives state transitions synchronously, on the thread that caused them, after Levee's lock
-/// is released. Keep it quick: it runs on the caller's path.
+/// Receives state transitions synchronously and in order, after Levee's lock is released, on the
+/// thread of a caller that made a transition (when two threads make transitions at once, one of
+/// them delivers both, in order). Keep it quick: it runs on a caller's path.
 public protocol LeveeObserver: Sendable {
     func levee(_ levee: Levee, didChange change: StateChange)
 }
@@ -42,6 +43,12 @@ final class Notifications: Sendable {
         var nextID: UInt64 = 0
         var streams: [UInt64: AsyncStream<StateChange>.Continuation] = [:]
         var observers: [UInt64: @Sendable (StateChange) -> Void] = [:]
+        /// Transitions are made under the state lock but delivered after it, so two threads can
+        /// arrive here out of order: hold early ones until their predecessors are delivered.
+        var nextSequence: UInt64 = 1
+        var waiting: [UInt64: StateChange] = [:]
+        /// One thread delivers at a time, in sequence order; others leave their changes to it.
+        var delivering = false
     }
 
     private let registry = Mutex(Registry())
@@ -74,12 +81,35 @@ final class Notifications: Sendable {
         _ = registry.withLock { $0.observers.removeValue(forKey: token.id) }
     }
 
-    /// Called after the state lock is released. Copies the recipients out first so observers
-    /// may subscribe or unsubscribe from inside a callback.
+    /// Called after the state lock is released. Delivers every transition exactly once and in
+    /// sequence order: a thread that finds another delivering leaves its change to that thread.
+    /// Recipients are copied out first, so observers may subscribe or unsubscribe from a callback.
     func deliver(_ change: StateChange) {
-        let (streams, observers) = registry.withLock { ($0.streams.values, $0.observers.values) }
-        for observer in observers { observer(change) }
-        for stream in streams { stream.yield(change) }
+        let ready: Bool = registry.withLock { registry in
+            if change.sequence == 0 || change.sequence < registry.nextSequence { return false }
+            registry.waiting[change.sequence] = change
+            guard !registry.delivering else { return false }
+            registry.delivering = true
+            return true
+        }
+        guard ready else { return }
+        while true {
+            let (batch, streams, observers): ([StateChange], [AsyncStream<StateChange>.Continuation], [@Sendable (StateChange) -> Void]) =
+                registry.withLock { registry in
+                    var batch: [StateChange] = []
+                    while let next = registry.waiting.removeValue(forKey: registry.nextSequence) {
+                        batch.append(next)
+                        registry.nextSequence += 1
+                    }
+                    if batch.isEmpty { registry.delivering = false }
+                    return (batch, Array(registry.streams.values), Array(registry.observers.values))
+                }
+            if batch.isEmpty { return }
+            for change in batch {
+                for observer in observers { observer(change) }
+                for stream in streams { stream.yield(change) }
+            }
+        }
     }
 
     deinit {

@@ -35,6 +35,16 @@ extension LeveeStateMachine {
     func makeSnapshot() -> LeveeSnapshot {
         let now = hasProcessedAnything ? latest : 0
         let mode = switch errorControl.mode { case .closed: 0; case .shedding: 1; case .open: 2 }
+        var limiterPhase: Int64 = 0, limiterAgo: Int64 = 0, span = 0.0, checkpoint: Int64 = 0
+        var reference = 0.0, adjustments: Int64 = 0
+        switch limiter.phase {
+        case .idle: break
+        case .watching(let since, let watchSpan, let watchCheckpoint):
+            limiterPhase = 1; limiterAgo = max(0, now - since); span = watchSpan; checkpoint = Int64(watchCheckpoint)
+        case .limiting(let lastAdjustment, let limitReference, let count):
+            limiterPhase = 2; limiterAgo = max(0, now - lastAdjustment); reference = limitReference
+            adjustments = Int64(count)
+        }
         return LeveeSnapshot(
             successRate: slo.successRate, timeoutNanoseconds: slo.timeoutNanoseconds,
             outcomeRates: outcomes.rateArray, outcomeCounts: outcomes.countArray,
@@ -44,7 +54,17 @@ extension LeveeStateMachine {
             recoveryEvidence: errorControl.recoveryEvidence,
             baselineLogLatency: limiter.baselineLog, baselineSamples: limiter.baselineSamples,
             recentLogLatency: limiter.recentLog, recentSamples: limiter.recentSamples,
-            arrivalRate: traffic.arrivalRate, completionRate: traffic.completionRate)
+            arrivalRate: traffic.arrivalRate, completionRate: traffic.completionRate,
+            healthyArrivalRate: traffic.healthyArrivalRate,
+            tickAgeNanoseconds: traffic.tickStart == .min ? 0 : max(0, now - traffic.tickStart),
+            tickArrivals: Int64(traffic.arrivals), tickCompletions: Int64(traffic.completions),
+            successesSinceEvaluation: Int64(successesSinceEvaluation),
+            probeCredit: errorControl.credit,
+            lastProbeNanosecondsAgo: errorControl.mode == .open ? max(0, now - errorControl.lastProbeAt) : 0,
+            probeFailureRate: errorControl.probeFailureRate, probeCount: errorControl.probeCount,
+            limiterPhase: limiterPhase, limiterNanosecondsAgo: limiterAgo, limiterSpan: span,
+            limiterCheckpoint: checkpoint, limiterReference: reference, limiterAdjustments: adjustments,
+            limit: limiter.limit)
     }
 
     /// Applies a validated snapshot. Nothing here can fail, so the swap is all or nothing.
@@ -61,12 +81,26 @@ extension LeveeStateMachine {
             errorControl.mode = .open
             errorControl.rejectionProbability = 1
             errorControl.openedAt = instant &- snapshot.openedNanosecondsAgo
-            errorControl.lastProbeAt = instant
+            errorControl.lastProbeAt = instant &- snapshot.lastProbeNanosecondsAgo
             errorControl.recoveryEvidence = snapshot.recoveryEvidence
+            errorControl.probeFailureRate = snapshot.probeFailureRate
+            errorControl.probeCount = snapshot.probeCount
         default:
             break
         }
+        errorControl.credit = snapshot.probeCredit
         limiter = ConcurrencyLimiter()
+        switch snapshot.limiterPhase {
+        case 1:
+            limiter.phase = .watching(since: instant &- snapshot.limiterNanosecondsAgo, span: snapshot.limiterSpan,
+                                      checkpoint: Int(snapshot.limiterCheckpoint))
+        case 2:
+            limiter.phase = .limiting(lastAdjustment: instant &- snapshot.limiterNanosecondsAgo,
+                                      reference: snapshot.limiterReference, adjustments: Int(snapshot.limiterAdjustments))
+            limiter.limit = snapshot.limit
+        default:
+            break
+        }
         limiter.baselineLog = snapshot.baselineLogLatency
         limiter.baselineSamples = snapshot.baselineSamples
         limiter.recentLog = snapshot.recentLogLatency
@@ -74,10 +108,13 @@ extension LeveeStateMachine {
         traffic = TrafficEstimator()
         traffic.arrivalRate = snapshot.arrivalRate
         traffic.completionRate = snapshot.completionRate
-        traffic.tickStart = instant
+        traffic.healthyArrivalRate = snapshot.healthyArrivalRate
+        traffic.tickStart = instant &- snapshot.tickAgeNanoseconds
+        traffic.arrivals = Int(snapshot.tickArrivals)
+        traffic.completions = Int(snapshot.tickCompletions)
         permits.reset()
         latest = max(latest, instant)
-        successesSinceEvaluation = 0
+        successesSinceEvaluation = Int(snapshot.successesSinceEvaluation)
         updateState(at: instant, reason: .restored)
         return takeChange()
     }

@@ -53,13 +53,30 @@ public struct StateChange: Sendable, Hashable, CustomStringConvertible {
     public let reason: TransitionReason
     /// The instant of the transition, in nanoseconds on the caller's time line.
     public let at: Int64
+    /// Position in this Levee's sequence of transitions (1, 2, …): notifications are delivered in
+    /// this order.
+    public let sequence: UInt64
 
-    public init(from: LeveeState, to: LeveeState, reason: TransitionReason, at: Int64) {
+    public init(from: LeveeState, to: LeveeState, reason: TransitionReason, at: Int64, sequence: UInt64 = 0) {
         self.from = from
         self.to = to
         self.reason = reason
         self.at = at
+        self.sequence = sequence
     }
 
     public var description: String { "\(from) -> \(to) (\(reason.rawValue)) at \(at) ns" }
+
+    /// Two values describe the same transition when they agree on states, reason and instant; the
+    /// sequence number only orders delivery.
+    public static func == (lhs: StateChange, rhs: StateChange) -> Bool {
+        lhs.from == rhs.from && lhs.to == rhs.to && lhs.reason == rhs.reason && lhs.at == rhs.at
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(from)
+        hasher.combine(to)
+        hasher.combine(reason)
+        hasher.combine(at)
+    }
 }

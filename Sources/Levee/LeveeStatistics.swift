@@ -21,7 +21,8 @@ public struct LeveeStatistics: Sendable, Hashable {
     public var baselineThroughput: Double
     /// Recent arrival rate (calls offered per second).
     public var offeredRate: Double
-    /// Running totals since creation (or restore).
+    /// Running totals since this instance was created. A restore does not reset them: they count
+    /// what this instance did, not what the snapshot learned.
     public var counters: Counters
 
     public struct Counters: Sendable, Hashable {

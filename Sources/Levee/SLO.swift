@@ -5,7 +5,7 @@
 public struct SLO: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The fraction of calls that must succeed, strictly between 0 and 1 (for example `0.99`).
     public let successRate: Double
-    /// How long a call may take. ``Levee/run(classify:_:)`` can enforce it, and it
+    /// How long a call may take, in whole nanoseconds (longer timeouts saturate at `Int64.max` ns). ``Levee/run(classify:_:)`` can enforce it, and it
     /// scales the controller's notion of "a long time" for a dependency.
     public let timeout: Duration
 
@@ -17,9 +17,11 @@ public struct SLO: Sendable, Hashable, Codable, CustomStringConvertible {
         guard successRate.isFinite, successRate > 0, successRate < 1 else {
             throw .invalidSuccessRate(successRate)
         }
-        guard timeout > .zero else { throw .nonPositiveTimeout(timeout) }
+        // Levee works in whole nanoseconds: normalise, so that encoding, snapshots and equality agree.
+        let nanoseconds = timeout.nanoseconds
+        guard timeout > .zero, nanoseconds > 0 else { throw .nonPositiveTimeout(timeout) }
         self.successRate = successRate
-        self.timeout = timeout
+        self.timeout = .nanoseconds(nanoseconds)
     }
 
     /// The error rate the SLO tolerates: `1 - successRate`.
@@ -64,7 +66,7 @@ public enum SLOError: Error, Hashable, CustomStringConvertible {
         case .invalidSuccessRate(let rate):
             "SLO success rate must be a number strictly between 0 and 1, got \(rate)"
         case .nonPositiveTimeout(let timeout):
-            "SLO timeout must be positive, got \(timeout)"
+            "SLO timeout must be positive (at least one nanosecond), got \(timeout)"
         }
     }
 }

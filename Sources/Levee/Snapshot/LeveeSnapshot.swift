@@ -32,6 +32,22 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
     // Traffic.
     let arrivalRate: Double
     let completionRate: Double
+    let healthyArrivalRate: Double
+    let tickAgeNanoseconds: Int64
+    let tickArrivals: Int64
+    let tickCompletions: Int64
+    let successesSinceEvaluation: Int64
+    let probeCredit: Double
+    let lastProbeNanosecondsAgo: Int64
+    let probeFailureRate: Double
+    let probeCount: Double
+    let limiterPhase: Int64
+    let limiterNanosecondsAgo: Int64
+    let limiterSpan: Double
+    let limiterCheckpoint: Int64
+    let limiterReference: Double
+    let limiterAdjustments: Int64
+    let limit: Double
     /// FNV-1a over every other field, to catch corruption.
     public private(set) var checksum: UInt64
 
@@ -43,6 +59,7 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
          rejectionProbability: Double, openedNanosecondsAgo: Int64, recoveryEvidence: Double,
          baselineLogLatency: Double, baselineSamples: Double,
          recentLogLatency: Double, recentSamples: Double, arrivalRate: Double, completionRate: Double,
+         healthyArrivalRate: Double, tickAgeNanoseconds: Int64, tickArrivals: Int64, tickCompletions: Int64, successesSinceEvaluation: Int64, probeCredit: Double, lastProbeNanosecondsAgo: Int64, probeFailureRate: Double, probeCount: Double, limiterPhase: Int64, limiterNanosecondsAgo: Int64, limiterSpan: Double, limiterCheckpoint: Int64, limiterReference: Double, limiterAdjustments: Int64, limit: Double,
          checksum: UInt64? = nil) {
         self.formatVersion = formatVersion
         self.successRate = successRate
@@ -60,6 +77,22 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
         self.recentSamples = recentSamples
         self.arrivalRate = arrivalRate
         self.completionRate = completionRate
+        self.healthyArrivalRate = healthyArrivalRate
+        self.tickAgeNanoseconds = tickAgeNanoseconds
+        self.tickArrivals = tickArrivals
+        self.tickCompletions = tickCompletions
+        self.successesSinceEvaluation = successesSinceEvaluation
+        self.probeCredit = probeCredit
+        self.lastProbeNanosecondsAgo = lastProbeNanosecondsAgo
+        self.probeFailureRate = probeFailureRate
+        self.probeCount = probeCount
+        self.limiterPhase = limiterPhase
+        self.limiterNanosecondsAgo = limiterNanosecondsAgo
+        self.limiterSpan = limiterSpan
+        self.limiterCheckpoint = limiterCheckpoint
+        self.limiterReference = limiterReference
+        self.limiterAdjustments = limiterAdjustments
+        self.limit = limit
         self.checksum = 0
         self.checksum = checksum ?? SnapshotCodec.checksum(of: self)
     }
@@ -100,6 +133,23 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
         try check(baselineSamples.isFinite && baselineSamples >= 0 && recentSamples.isFinite && recentSamples >= 0,
                   "a latency sample count")
         try check(arrivalRate.isFinite && arrivalRate >= 0 && completionRate.isFinite && completionRate >= 0, "a rate")
+        try check(healthyArrivalRate.isFinite && healthyArrivalRate >= 0, "healthyArrivalRate")
+        try check(tickAgeNanoseconds >= 0, "tickAgeNanoseconds")
+        try check(tickArrivals >= 0, "tickArrivals")
+        try check(tickCompletions >= 0, "tickCompletions")
+        try check((0...16).contains(successesSinceEvaluation), "successesSinceEvaluation")
+        try check(probeCredit.isFinite && probeCredit >= 0 && probeCredit < 2, "probeCredit")
+        try check(lastProbeNanosecondsAgo >= 0, "lastProbeNanosecondsAgo")
+        try check(probeFailureRate.isFinite && (0...1).contains(probeFailureRate), "probeFailureRate")
+        try check(probeCount.isFinite && probeCount >= 0 && probeCount <= 64, "probeCount")
+        try check((0...2).contains(limiterPhase), "limiterPhase")
+        try check(limiterNanosecondsAgo >= 0, "limiterNanosecondsAgo")
+        try check(limiterSpan.isFinite && limiterSpan >= 0, "limiterSpan")
+        try check(limiterCheckpoint >= 0, "limiterCheckpoint")
+        try check(limiterReference.isFinite && limiterReference >= 0, "limiterReference")
+        try check(limiterAdjustments >= 0, "limiterAdjustments")
+        try check(limit.isFinite && limit >= 0, "limit")
+
     }
 }
 

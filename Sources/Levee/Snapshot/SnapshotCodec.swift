@@ -21,6 +21,22 @@ enum SnapshotCodec {
         writer.double(snapshot.recentSamples)
         writer.double(snapshot.arrivalRate)
         writer.double(snapshot.completionRate)
+        writer.double(snapshot.healthyArrivalRate)
+        writer.integer(snapshot.tickAgeNanoseconds)
+        writer.integer(snapshot.tickArrivals)
+        writer.integer(snapshot.tickCompletions)
+        writer.integer(snapshot.successesSinceEvaluation)
+        writer.double(snapshot.probeCredit)
+        writer.integer(snapshot.lastProbeNanosecondsAgo)
+        writer.double(snapshot.probeFailureRate)
+        writer.double(snapshot.probeCount)
+        writer.integer(snapshot.limiterPhase)
+        writer.integer(snapshot.limiterNanosecondsAgo)
+        writer.double(snapshot.limiterSpan)
+        writer.integer(snapshot.limiterCheckpoint)
+        writer.double(snapshot.limiterReference)
+        writer.integer(snapshot.limiterAdjustments)
+        writer.double(snapshot.limit)
         return writer.bytes
     }
 
@@ -66,6 +82,22 @@ enum SnapshotCodec {
             recentSamples: try reader.double(),
             arrivalRate: try reader.double(),
             completionRate: try reader.double(),
+            healthyArrivalRate: try reader.double(),
+            tickAgeNanoseconds: try reader.integer(Int64.self),
+            tickArrivals: try reader.integer(Int64.self),
+            tickCompletions: try reader.integer(Int64.self),
+            successesSinceEvaluation: try reader.integer(Int64.self),
+            probeCredit: try reader.double(),
+            lastProbeNanosecondsAgo: try reader.integer(Int64.self),
+            probeFailureRate: try reader.double(),
+            probeCount: try reader.double(),
+            limiterPhase: try reader.integer(Int64.self),
+            limiterNanosecondsAgo: try reader.integer(Int64.self),
+            limiterSpan: try reader.double(),
+            limiterCheckpoint: try reader.integer(Int64.self),
+            limiterReference: try reader.double(),
+            limiterAdjustments: try reader.integer(Int64.self),
+            limit: try reader.double(),
             checksum: try reader.integer(UInt64.self))
         guard reader.isAtEnd else { throw .corrupt("\(bytes.count - reader.offset) unexpected trailing bytes") }
         return snapshot

@@ -24,6 +24,9 @@ struct ErrorPolicy: Hashable, Sendable {
     /// the dependency is healthy and keeps a dependency sitting at the "down" rate from passing
     /// for recovered (a false recovery has about one chance in 10⁴ per attempt).
     static let recoveryThreshold = 9.210340371976184
+    /// While open, admission ramps up to this share at most: an open circuit always rejects
+    /// something, and closing waits for the full evidence.
+    static let maximumOpenAdmission = 1 - 0.02
     /// The probe fraction decays as `1/√(1 + age/backoff)`: halved after 30 min, a tenth after 16 hours.
     static let probeBackoffSeconds = 600.0
 
@@ -89,6 +92,9 @@ struct ErrorControl: Hashable, Sendable {
     var openedAt: Int64 = 0
     /// Log-likelihood evidence that the dependency is healthy again, since it went down.
     var recoveryEvidence = 0.0
+    /// Failure rate of the calls admitted since opening (an average over up to `probeWindow`).
+    var probeFailureRate = 0.0
+    var probeCount = 0.0
     var lastProbeAt: Int64 = 0
 
     mutating func evaluate(rate: Double, samples: Double, at instant: Int64, policy: ErrorPolicy) -> Verdict {
@@ -132,7 +138,7 @@ struct ErrorControl: Hashable, Sendable {
     func openAdmission(at instant: Int64, offeredRate: Double = 0, healthyRate: Double = 0, policy: ErrorPolicy) -> Double {
         let base = policy.probeFraction(age: instant - openedAt)
         let scale = offeredRate > healthyRate && offeredRate > 0 && healthyRate > 0 ? healthyRate / offeredRate : 1
-        return min(1, base * scale * naturalExp(policy.rampGain * recoveryEvidence))
+        return min(ErrorPolicy.maximumOpenAdmission, base * scale * naturalExp(policy.rampGain * recoveryEvidence))
     }
 
     mutating func admitProbe(at instant: Int64, offeredRate: Double, healthyRate: Double, policy: ErrorPolicy) -> Bool {
@@ -146,20 +152,42 @@ struct ErrorControl: Hashable, Sendable {
         return false
     }
 
-    /// Adds one outcome of a call admitted while open; returns true when the dependency has recovered.
+    enum ProbeVerdict: Equatable { case stillDown, recovered, partiallyDegraded(rate: Double) }
+
+    /// Outcomes the open circuit's own failure-rate estimate remembers.
+    static let probeWindow = 64.0
+
+    /// Adds one outcome of a call admitted while open.
     ///
-    /// The walk weighs "healthy" (half the budget) against "down" at the down rate: among all the
-    /// failure rates that count as down, that is the one hardest to tell from healthy, so
+    /// The recovery walk weighs "healthy" (half the budget) against "down" at the down rate: among
+    /// all the failure rates that count as down, that is the one hardest to tell from healthy, so
     /// evidence against it is evidence against every one of them. The same evidence sets
     /// admission, `probeFraction · e^(rampGain · evidence)`: admission ramps up geometrically
-    /// while calls succeed and collapses when they fail. Recovery is declared once admission is
-    /// full and the evidence reaches ``ErrorPolicy/recoveryThreshold``, confirmed at full traffic.
-    mutating func recordProbeOutcome(failed: Bool, at instant: Int64, policy: ErrorPolicy) -> Bool {
+    /// while calls succeed and collapses when they fail. It stays below 100 % until recovery is
+    /// declared (evidence at ``ErrorPolicy/recoveryThreshold``), so an open circuit always
+    /// rejects something.
+    ///
+    /// A dependency that is no longer down but still over budget (its failure rate, estimated
+    /// from the calls admitted since opening, is confidently below the down rate) goes back to
+    /// proportional shedding instead of staying open.
+    mutating func recordProbeOutcome(failed: Bool, at instant: Int64, policy: ErrorPolicy) -> ProbeVerdict {
         recoveryEvidence = max(0, recoveryEvidence + (failed ? policy.failureEvidence : policy.successEvidence))
-        guard recoveryEvidence >= ErrorPolicy.recoveryThreshold, openAdmission(at: instant, policy: policy) >= 1
-        else { return false }
-        close()
-        return true
+        probeCount = min(probeCount + 1, Self.probeWindow)
+        probeFailureRate += ((failed ? 1 : 0) - probeFailureRate) / probeCount
+        if recoveryEvidence >= ErrorPolicy.recoveryThreshold,
+           openAdmission(at: instant, policy: policy) >= ErrorPolicy.maximumOpenAdmission {
+            close()
+            return .recovered
+        }
+        if probeCount >= Self.probeWindow, probeFailureRate > policy.budget, probeFailureRate < policy.downRate,
+           probeCount * Divergence.bernoulliKL(probeFailureRate, policy.downRate) > ErrorPolicy.detectionThreshold {
+            mode = .shedding
+            rejectionProbability = policy.severity(probeFailureRate)
+            recoveryEvidence = 0
+            credit = 0
+            return .partiallyDegraded(rate: probeFailureRate)
+        }
+        return .stillDown
     }
 
     func currentRejectionProbability(at instant: Int64, policy: ErrorPolicy) -> Double {
@@ -174,6 +202,8 @@ struct ErrorControl: Hashable, Sendable {
         mode = .open
         openedAt = instant
         recoveryEvidence = 0
+        probeFailureRate = 0
+        probeCount = 0
         credit = 0
         lastProbeAt = instant
         rejectionProbability = 1

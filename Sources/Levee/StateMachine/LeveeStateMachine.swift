@@ -130,20 +130,30 @@ package struct LeveeStateMachine {
         }
         outcomes.record(failure: failed)
         if errorControl.mode != .open, let run = detector.record(failure: failed) {
-            // A change detector fired: its run is the freshest evidence of the new failure rate.
             detector.reset()
-            outcomes.seed(rate: run.rate, samples: run.length)
+            // On a first detection the detector's run is the freshest evidence of the new rate.
+            // Once shedding, the estimator has that evidence already: re-seeding it from every
+            // firing run (stopped where it looks worst) would ratchet the estimate upwards.
+            if errorControl.mode == .closed { outcomes.seed(rate: run.rate, samples: run.length) }
             evaluate(at: instant)
         }
 
         // Only calls admitted while open (and, in dry run, that would have been admitted) are
         // evidence about the dependency since it went down.
         if errorControl.mode == .open, permit.acquiredAt >= errorControl.openedAt, permit.wouldHaveBeenRejected == nil {
-            if errorControl.recordProbeOutcome(failed: failed, at: instant, policy: policy) {
+            switch errorControl.recordProbeOutcome(failed: failed, at: instant, policy: policy) {
+            case .recovered:
                 // Evidence from before the recovery describes a dependency that no longer exists.
                 outcomes.reset()
                 detector.reset()
                 updateState(at: instant, reason: .recovered)
+            case .partiallyDegraded(let rate):
+                // No longer down, still over budget: shed in proportion from what probes show.
+                outcomes.seed(rate: rate, samples: ErrorControl.probeWindow)
+                detector.reset()
+                updateState(at: instant, reason: .sloViolation)
+            case .stillDown:
+                break
             }
         }
 
@@ -211,7 +221,8 @@ package struct LeveeStateMachine {
         if next.kind != state.kind {
             counters.transitions += 1
             let from = pendingChange?.from ?? state
-            pendingChange = StateChange(from: from, to: next, reason: reason, at: instant)
+            pendingChange = StateChange(from: from, to: next, reason: reason, at: instant,
+                                        sequence: UInt64(counters.transitions))
         }
         state = next
     }
@@ -234,7 +245,8 @@ package struct LeveeStateMachine {
     private func makeRejection(_ reason: RejectionReason, at instant: Int64) -> Rejection {
         Rejection(reason: reason, estimatedSuccessRate: 1 - outcomes.rate,
                   rejectionProbability: errorControl.currentRejectionProbability(at: instant, policy: policy),
-                  concurrencyLimit: limiter.activeLimit, inFlight: permits.inFlight)
+                  concurrencyLimit: limiter.activeLimit ?? (permits.isFull ? permits.capacity : nil),
+                  inFlight: permits.inFlight)
     }
 
     /// A rejection describing the current figures, for paths that cannot reach a decision.

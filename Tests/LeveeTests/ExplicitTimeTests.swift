@@ -1,0 +1,682 @@
+import Synchronization
+import Testing
+@testable import Levee
+
+// MARK: - Shared helpers of the core tests (prefixed `Core` so they never clash with Support/)
+
+/// SplitMix64: a tiny seeded generator, so every "random" test input is reproducible.
+struct CoreSplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// True with probability `p`.
+    mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
+}
+
+/// Completions waiting to be released, ordered by due instant (ties in admission order).
+struct CoreHeap {
+    typealias Element = (at: Int64, order: Int, permit: Permit, outcome: Outcome)
+    private var items: [Element] = []
+    var count: Int { items.count }
+    var first: Element? { items.first }
+    private static func less(_ a: Element, _ b: Element) -> Bool { (a.at, a.order) < (b.at, b.order) }
+
+    mutating func push(_ element: Element) {
+        items.append(element)
+        var index = items.count - 1
+        while index > 0 {
+            let parent = (index - 1) / 2
+            if !Self.less(items[index], items[parent]) { break }
+            items.swapAt(parent, index)
+            index = parent
+        }
+    }
+
+    mutating func pop() -> Element {
+        let top = items[0]
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var index = 0
+            while true {
+                let left = 2 * index + 1, right = left + 1
+                var smallest = index
+                if left < items.count, Self.less(items[left], items[smallest]) { smallest = left }
+                if right < items.count, Self.less(items[right], items[smallest]) { smallest = right }
+                if smallest == index { break }
+                items.swapAt(smallest, index)
+                index = smallest
+            }
+        }
+        return top
+    }
+}
+
+/// What happened to the calls offered during one `CoreDriver.run`.
+struct CoreWindow {
+    var offered = 0
+    var admitted = 0
+    var probes = 0
+    var rejections: [RejectionReason: Int] = [:]
+    var rejected: Int { rejections.values.reduce(0, +) }
+    var admittedShare: Double { offered == 0 ? 0 : Double(admitted) / Double(offered) }
+    var rejectedShare: Double { offered == 0 ? 0 : Double(rejected) / Double(offered) }
+}
+
+/// Drives a Levee on explicit time: calls arrive at a fixed rate, each admitted call completes
+/// after a latency with an outcome chosen by the caller's model. Completions due at an instant are
+/// released before the arrival at that instant, as the API requires.
+struct CoreDriver {
+    typealias Call = (_ inFlight: Int, _ rng: inout CoreSplitMix) -> (latency: Int64, outcome: Outcome)
+
+    let levee: Levee
+    var now: Int64
+    var rng: CoreSplitMix
+    var pending = CoreHeap()
+    private var order = 0
+
+    init(_ levee: Levee, seed: UInt64 = 1, start: Int64 = 0) {
+        self.levee = levee
+        self.now = start
+        self.rng = CoreSplitMix(seed: seed)
+    }
+
+    mutating func completeDue(upTo instant: Int64) {
+        while let first = pending.first, first.at <= instant {
+            let call = pending.pop()
+            try! levee.release(call.permit, outcome: call.outcome, at: call.at)
+        }
+    }
+
+    /// Completes every call still in flight, at its due instant.
+    mutating func drain() {
+        while let first = pending.first {
+            now = max(now, first.at)
+            completeDue(upTo: first.at)
+        }
+    }
+
+    /// Offers `rate` calls per second for `seconds`, each admitted one modelled by `call`.
+    /// `onDecision` sees every decision with the instant it was made.
+    @discardableResult
+    mutating func run(seconds: Double, rate: Double, call: Call,
+                      onDecision: ((Admission, Int64) -> Void)? = nil) -> CoreWindow {
+        let interval = Int64((1e9 / rate).rounded())
+        let end = now + Int64(seconds * 1e9)
+        var window = CoreWindow()
+        while now + interval <= end {
+            now += interval
+            completeDue(upTo: now)
+            window.offered += 1
+            let admission = try! levee.acquire(at: now)
+            onDecision?(admission, now)
+            switch admission {
+            case .admitted(let permit):
+                window.admitted += 1
+                if permit.isProbe { window.probes += 1 }
+                let (latency, outcome) = call(levee.statistics.inFlight, &rng)
+                order += 1
+                pending.push((now + max(latency, 0), order, permit, outcome))
+            case .rejected(let rejection):
+                window.rejections[rejection.reason, default: 0] += 1
+            }
+        }
+        now = end
+        completeDue(upTo: now)
+        return window
+    }
+
+    /// A call model: constant latency, failing with probability `failureRate`.
+    static func constant(latency: Int64 = 5_000_000, failureRate: Double) -> Call {
+        { _, rng in (latency, rng.chance(failureRate) ? .failure : .success) }
+    }
+}
+
+/// Records the transitions delivered to an observer.
+final class CoreTransitionRecorder: LeveeObserver {
+    private let storage = Mutex<[StateChange]>([])
+    var changes: [StateChange] { storage.withLock { $0 } }
+    func levee(_ levee: Levee, didChange change: StateChange) { storage.withLock { $0.append(change) } }
+}
+
+extension Levee {
+    /// A Levee with an observer that records its transitions.
+    static func coreRecorded(successRate: Double, timeout: Duration = .seconds(1),
+                         options: Levee.Options = .init()) throws -> (Levee, CoreTransitionRecorder) {
+        let levee = Levee(slo: try SLO(successRate: successRate, timeout: timeout), options: options)
+        let recorder = CoreTransitionRecorder()
+        levee.addObserver(recorder)
+        return (levee, recorder)
+    }
+}
+
+let coreMillisecond: Int64 = 1_000_000
+let coreSecond: Int64 = 1_000_000_000
+
+// MARK: - The explicit-time API
+
+@Suite struct ExplicitTimeTests {
+    let slo99 = try! SLO(successRate: 0.99, timeout: .seconds(1))
+
+    // MARK: Basic accounting
+
+    @Test func admitsWhenHealthy() throws {
+        let levee = Levee(slo: slo99)
+        let admission = try levee.acquire(at: 0)
+        let permit = try #require(admission.permit)
+        #expect(permit.acquiredAt == 0)
+        #expect(!permit.isProbe)
+        #expect(permit.wouldHaveBeenRejected == nil)
+        #expect(levee.state == .closed)
+        let statistics = levee.statistics
+        #expect(statistics.inFlight == 1)
+        #expect(statistics.counters.admitted == 1)
+        #expect(statistics.counters.rejected == 0)
+        #expect(statistics.rejectionProbability == 0)
+        #expect(statistics.concurrencyLimit == nil)
+    }
+
+    @Test func inFlightCountsOutstandingPermits() throws {
+        let levee = Levee(slo: slo99)
+        var permits: [Permit] = []
+        for index in 0..<10 {
+            permits.append(try #require(try levee.acquire(at: Int64(index) * coreMillisecond).permit))
+            #expect(levee.statistics.inFlight == index + 1)
+        }
+        let outcomes: [Outcome] = [.success, .failure, .ignored, .success, .success, .ignored, .success, .failure, .success, .success]
+        for (index, permit) in permits.enumerated() {
+            try levee.release(permit, outcome: outcomes[index], at: 20 * coreMillisecond + Int64(index))
+            #expect(levee.statistics.inFlight == 9 - index)
+        }
+        let counters = levee.statistics.counters
+        #expect(counters.admitted == 10)
+        #expect(counters.successes == 6)
+        #expect(counters.failures == 2)
+        #expect(counters.ignored == 2)
+        #expect(counters.staleReleases == 0)
+        #expect(levee.statistics.sampleCount == 8)  // ignored calls are not samples
+    }
+
+    @Test func successLatencyIsReleaseMinusAcquire() throws {
+        let levee = Levee(slo: slo99)
+        var now: Int64 = 0
+        for _ in 0..<100 {
+            let permit = try #require(try levee.acquire(at: now).permit)
+            now += 7 * coreMillisecond
+            try levee.release(permit, outcome: .success, at: now)
+        }
+        let statistics = levee.statistics
+        #expect(abs(statistics.recentLatencyNanoseconds - 7e6) < 1)
+        #expect(abs(statistics.baselineLatencyNanoseconds - 7e6) < 1)
+    }
+
+    // MARK: Misuse
+
+    @Test func timeGoingBackwardsOnAcquireThrowsAndChangesNothing() throws {
+        let levee = Levee(slo: slo99)
+        let permit = try #require(try levee.acquire(at: 1_000).permit)
+        let before = levee.statistics
+        #expect(throws: LeveeError.timeWentBackwards(instant: 999, latest: 1_000)) {
+            try levee.acquire(at: 999)
+        }
+        #expect(throws: LeveeError.timeWentBackwards(instant: .min, latest: 1_000)) {
+            try levee.acquire(at: .min)
+        }
+        #expect(levee.statistics == before)
+        #expect(levee.state == .closed)
+        // The same instant again is fine: time may stand still.
+        #expect(try levee.acquire(at: 1_000).permit != nil)
+        try levee.release(permit, outcome: .success, at: 1_000)
+        #expect(levee.statistics.inFlight == 1)
+    }
+
+    @Test func timeGoingBackwardsOnReleaseThrowsAndKeepsThePermit() throws {
+        let levee = Levee(slo: slo99)
+        let first = try #require(try levee.acquire(at: 100).permit)
+        _ = try #require(try levee.acquire(at: 200).permit)
+        let before = levee.statistics
+        #expect(throws: LeveeError.timeWentBackwards(instant: 150, latest: 200)) {
+            try levee.release(first, outcome: .success, at: 150)
+        }
+        #expect(levee.statistics == before)
+        #expect(levee.statistics.inFlight == 2)
+        // The permit is still outstanding, and releasing it later counts normally.
+        try levee.release(first, outcome: .success, at: 250)
+        #expect(levee.statistics.inFlight == 1)
+        #expect(levee.statistics.counters.successes == 1)
+        #expect(levee.statistics.counters.staleReleases == 0)
+    }
+
+    @Test func errorDescriptionsAreClear() {
+        let backwards = LeveeError.timeWentBackwards(instant: 5, latest: 9)
+        #expect(backwards.description.contains("time went backwards"))
+        #expect(backwards.description.contains("5 ns") && backwards.description.contains("9 ns"))
+        let early = LeveeError.releasedBeforeAcquired(acquiredAt: 10, releasedAt: 3)
+        #expect(early.description.contains("before it was acquired"))
+    }
+
+    /// A release dated before its own acquisition cannot be produced with a permit from the same
+    /// Levee and a non-decreasing time line, so the test forges the permit's acquisition instant.
+    @Test func releaseBeforeAcquisitionReleasesThePermitAndDropsTheSample() throws {
+        let levee = Levee(slo: slo99)
+        let real = try #require(try levee.acquire(at: 0).permit)
+        _ = try #require(try levee.acquire(at: 10).permit)
+        let forged = Permit(acquiredAt: 1_000, isProbe: false, wouldHaveBeenRejected: nil,
+                            slot: real.slot, generation: real.generation, epoch: real.epoch)
+        #expect(throws: LeveeError.releasedBeforeAcquired(acquiredAt: 1_000, releasedAt: 20)) {
+            try levee.release(forged, outcome: .success, at: 20)
+        }
+        let statistics = levee.statistics
+        #expect(statistics.inFlight == 1)  // the permit IS released
+        #expect(statistics.counters.successes == 0)  // the sample is dropped
+        #expect(statistics.counters.failures == 0)
+        #expect(statistics.counters.ignored == 1)
+        #expect(statistics.sampleCount == 0)
+        // Its slot is free: releasing the genuine permit now is a stale release.
+        try levee.release(real, outcome: .success, at: 30)
+        #expect(levee.statistics.counters.staleReleases == 1)
+        #expect(levee.statistics.inFlight == 1)
+    }
+
+    @Test func doubleReleaseIsHarmlessAndCountedAsStale() throws {
+        let levee = Levee(slo: slo99)
+        let permit = try #require(try levee.acquire(at: 0).permit)
+        let other = try #require(try levee.acquire(at: 1).permit)
+        try levee.release(permit, outcome: .failure, at: 5)
+        let afterFirst = levee.statistics
+        try levee.release(permit, outcome: .failure, at: 6)
+        try levee.release(permit, outcome: .success, at: 7)
+        let statistics = levee.statistics
+        #expect(statistics.counters.staleReleases == 2)
+        #expect(statistics.counters.failures == 1)
+        #expect(statistics.counters.successes == 0)
+        #expect(statistics.inFlight == 1)
+        #expect(statistics.sampleCount == afterFirst.sampleCount)
+        #expect(statistics.estimatedSuccessRate == afterFirst.estimatedSuccessRate)
+        // A slot reused by a new permit is not freed by the old permit's stale release.
+        let reused = try #require(try levee.acquire(at: 8).permit)
+        try levee.release(permit, outcome: .success, at: 9)
+        #expect(levee.statistics.inFlight == 2)
+        try levee.release(reused, outcome: .success, at: 10)
+        try levee.release(other, outcome: .success, at: 10)
+        #expect(levee.statistics.inFlight == 0)
+        #expect(levee.statistics.counters.staleReleases == 3)
+    }
+
+    @Test func ignoredOutcomeRecordsNoSample() throws {
+        let levee = Levee(slo: slo99)
+        for index in 0..<50 {
+            let permit = try #require(try levee.acquire(at: Int64(index) * 10).permit)
+            try levee.release(permit, outcome: .ignored, at: Int64(index) * 10 + 5)
+        }
+        let statistics = levee.statistics
+        #expect(statistics.counters.ignored == 50)
+        #expect(statistics.counters.successes == 0 && statistics.counters.failures == 0)
+        #expect(statistics.sampleCount == 0)
+        #expect(statistics.recentLatencyNanoseconds == 0)
+        #expect(statistics.baselineLatencyNanoseconds == 0)
+        #expect(statistics.inFlight == 0)
+        #expect(statistics.estimatedSuccessRate == 1)
+    }
+
+    @Test func ignoredOutcomesNeverOpenTheCircuit() throws {
+        // A dependency whose every call is cancelled tells nothing: it must not be judged down.
+        let (levee, recorder) = try Levee.coreRecorded(successRate: 0.99)
+        var driver = CoreDriver(levee)
+        let window = driver.run(seconds: 10, rate: 1_000, call: { _, _ in (5 * coreMillisecond, .ignored) })
+        #expect(window.admitted == window.offered)
+        #expect(recorder.changes.isEmpty)
+        #expect(levee.state == .closed)
+    }
+
+    @Test func permitsFromBeforeARestoreAreStale() throws {
+        let levee = Levee(slo: slo99)
+        let old = try (0..<3).map { try #require(try levee.acquire(at: $0).permit) }
+        try levee.restore(from: levee.snapshot(), at: 10)
+        #expect(levee.statistics.inFlight == 0)
+        let fresh = try #require(try levee.acquire(at: 11).permit)
+        let staleBefore = levee.statistics.counters.staleReleases
+        let successesBefore = levee.statistics.counters.successes
+        for permit in old { try levee.release(permit, outcome: .failure, at: 12) }
+        #expect(levee.statistics.counters.staleReleases == staleBefore + 3)
+        #expect(levee.statistics.counters.successes == successesBefore)
+        #expect(levee.statistics.counters.failures == 0)
+        #expect(levee.statistics.inFlight == 1)  // the fresh permit is untouched
+        try levee.release(fresh, outcome: .success, at: 13)
+        #expect(levee.statistics.inFlight == 0)
+        #expect(levee.statistics.counters.successes == successesBefore + 1)
+    }
+
+    // MARK: The hard ceiling
+
+    @Test func maximumInFlightRejectsWithConcurrencyLimit() throws {
+        let levee = Levee(slo: slo99, options: .init(maximumInFlight: 3))
+        let permits = try (0..<3).map { try #require(try levee.acquire(at: $0).permit) }
+        let admission = try levee.acquire(at: 3)
+        guard case .rejected(let rejection) = admission else {
+            Issue.record("a fourth call must be rejected, got \(admission)")
+            return
+        }
+        #expect(rejection.reason == .concurrencyLimit)
+        #expect(rejection.inFlight == 3)
+        #expect(rejection.estimatedSuccessRate == 1)
+        #expect(rejection.rejectionProbability == 0)
+        #expect(rejection.description.contains("concurrency limit"))
+        #expect(levee.statistics.counters.rejectedLimit == 1)
+        #expect(levee.statistics.inFlight == 3)
+        try levee.release(permits[0], outcome: .success, at: 4)
+        #expect(try levee.acquire(at: 4).permit != nil)
+    }
+
+    @Test func maximumInFlightIsClampedToAtLeastOne() {
+        #expect(Levee.Options(maximumInFlight: 0).maximumInFlight == 1)
+        #expect(Levee.Options(maximumInFlight: -5).maximumInFlight == 1)
+        #expect(Levee.Options(maximumInFlight: 10).maximumInFlight == 10)
+        #expect(Levee.Options().maximumInFlight == 4096)
+    }
+
+    @Test func completionsAtAnInstantComeBeforeArrivalsAtIt() throws {
+        let levee = Levee(slo: slo99, options: .init(maximumInFlight: 1))
+        var now: Int64 = 0
+        for _ in 0..<1_000 {
+            let permit = try #require(try levee.acquire(at: now).permit)
+            now += coreMillisecond
+            try levee.release(permit, outcome: .success, at: now)  // frees the slot for the arrival at `now`
+        }
+        #expect(levee.statistics.counters.rejected == 0)
+    }
+
+    // MARK: Closed → open → closed
+
+    /// SLO 99 %: a dependency failing every call opens the circuit within a handful of failures.
+    @Test func outageOpensTheCircuit() throws {
+        let (levee, recorder) = try Levee.coreRecorded(successRate: 0.99)
+        var driver = CoreDriver(levee)
+        driver.run(seconds: 2, rate: 1_000, call: CoreDriver.constant(failureRate: 0))
+        #expect(levee.state == .closed)
+        let outageStart = driver.now
+        var openRejection: Rejection?
+        let window = driver.run(seconds: 1, rate: 1_000, call: CoreDriver.constant(failureRate: 1)) { admission, _ in
+            if openRejection == nil, case .rejected(let rejection) = admission { openRejection = rejection }
+        }
+        let change = try #require(recorder.changes.first)
+        #expect(change.from == .closed && change.to == .open)
+        #expect(change.reason == .dependencyDown)
+        // Detection within 50 ms at 1,000 calls per second (5 ms latency): about a dozen failures.
+        #expect(change.at > outageStart && change.at <= outageStart + 50 * coreMillisecond)
+        #expect(levee.state == .open)
+        #expect(window.rejections[.circuitOpen, default: 0] > 900)
+        let rejection = try #require(openRejection)
+        #expect(rejection.reason == .circuitOpen)
+        #expect(rejection.estimatedSuccessRate < 0.5)
+        #expect(rejection.rejectionProbability > 0.95)
+        #expect(rejection.description.contains("circuit open"))
+        let statistics = levee.statistics
+        #expect(statistics.rejectionProbability > 0.95 && statistics.rejectionProbability < 1)
+        #expect(statistics.estimatedSuccessRate < 0.5)
+        #expect(statistics.counters.transitions == 1)
+    }
+
+    /// While open, only a bounded probe budget is admitted: `ErrorPolicy.baseProbeFraction` of
+    /// the healthy arrival rate at the start of an outage (documented: 2 %).
+    @Test func openCircuitAdmitsOnlyTheProbeBudget() throws {
+        let (levee, recorder) = try Levee.coreRecorded(successRate: 0.99)
+        var driver = CoreDriver(levee)
+        driver.run(seconds: 2, rate: 1_000, call: CoreDriver.constant(failureRate: 0))
+        driver.run(seconds: 1, rate: 1_000, call: CoreDriver.constant(failureRate: 1))
+        #expect(levee.state == .open)
+        var nonProbeAdmissions = 0
+        let window = driver.run(seconds: 10, rate: 1_000, call: CoreDriver.constant(failureRate: 1)) { admission, _ in
+            if let permit = admission.permit, !permit.isProbe { nonProbeAdmissions += 1 }
+        }
+        let budget = ErrorPolicy.baseProbeFraction
+        #expect(budget > 0 && budget <= 0.05, "the probe budget is a small fraction")
+        // 10,000 offered calls: at most 1.5 × the budget admitted, and probing never stops.
+        #expect(window.admittedShare <= 1.5 * budget)
+        #expect(window.admittedShare >= 0.5 * budget)
+        #expect(nonProbeAdmissions == 0)
+        #expect(window.probes == window.admitted)
+        #expect(window.rejections[.circuitOpen] == window.rejected)
+        #expect(levee.state == .open)
+        #expect(levee.statistics.rejectionProbability >= 1 - 1.5 * budget)
+        #expect(recorder.changes.count == 1)
+    }
+
+    /// A retry storm during an outage (three times the healthy rate) does not buy more probes:
+    /// the budget is a fraction of the healthy arrival rate.
+    @Test func aRetryStormDoesNotInflateProbing() throws {
+        let (levee, _) = try Levee.coreRecorded(successRate: 0.99)
+        var driver = CoreDriver(levee)
+        driver.run(seconds: 120, rate: 1_000, call: CoreDriver.constant(failureRate: 0))
+        driver.run(seconds: 1, rate: 1_000, call: CoreDriver.constant(failureRate: 1))
+        #expect(levee.state == .open)
+        let storm = driver.run(seconds: 10, rate: 3_000, call: CoreDriver.constant(failureRate: 1))
+        let probesPerSecond = Double(storm.probes) / 10
+        #expect(probesPerSecond <= 1.5 * ErrorPolicy.baseProbeFraction * 1_000)
+        #expect(storm.probes > 0)
+    }
+
+    /// During a long outage the probe budget backs off as `1/√(1 + age/probeBackoffSeconds)`,
+    /// but never stops.
+    @Test func probingBacksOffDuringALongOutage() throws {
+        let (levee, _) = try Levee.coreRecorded(successRate: 0.99)
+        var driver = CoreDriver(levee)
+        driver.run(seconds: 60, rate: 100, call: CoreDriver.constant(failureRate: 0))
+        driver.run(seconds: 2, rate: 100, call: CoreDriver.constant(failureRate: 1))
+        #expect(levee.state == .open)
+        let backoff = ErrorPolicy.probeBackoffSeconds
+        let firstMinute = driver.run(seconds: 60, rate: 100, call: CoreDriver.constant(failureRate: 1))
+        // Age 3 × the back-off constant: the budget is halved.
+        driver.run(seconds: 3 * backoff - 60, rate: 100, call: CoreDriver.constant(failureRate: 1))
+        let later = driver.run(seconds: 60, rate: 100, call: CoreDriver.constant(failureRate: 1))
+        #expect(levee.state == .open)
+        #expect(firstMinute.admittedShare <= 1.5 * ErrorPolicy.baseProbeFraction)
+        #expect(later.admittedShare < 0.7 * firstMinute.admittedShare,
+                "\(later.admittedShare) after \(3 * backoff) s against \(firstMinute.admittedShare) at first")
+        #expect(later.probes >= 5)
+    }
+
+    /// `LeveeState.open` is documented as "calls are rejected except for a small, bounded probe
+    /// budget". While the recovery ramp runs, the circuit must not report open and admit every call.
+    @Test(arguments: [0.99, 0.999, 0.9999])
+    func anOpenCircuitRejectsSomething(successRate: Double) throws {
+        let (levee, recorder) = try Levee.coreRecorded(successRate: successRate)
+        var driver = CoreDriver(levee)
+        driver.run(seconds: 60, rate: 1_000, call: CoreDriver.constant(failureRate: 0))
+        driver.run(seconds: 5, rate: 1_000, call: CoreDriver.constant(failureRate: 1))
+        #expect(levee.state == .open)
+        var openButAdmittingAll = 0
+        var admittedWhileOpen = 0
+        driver.run(seconds: 120, rate: 1_000, call: CoreDriver.constant(failureRate: 0)) { admission, _ in
+            guard levee.state == .open else { return }
+            if admission.permit != nil { admittedWhileOpen += 1 }
+            if levee.statistics.rejectionProbability == 0 { openButAdmittingAll += 1 }
+        }
+        #expect(levee.state == .closed)
+        #expect(recorder.changes.last?.reason == .recovered)
+        #expect(openButAdmittingAll == 0,
+                "\(openButAdmittingAll) calls decided while open with a rejection probability of 0 (\(admittedWhileOpen) admitted while open)")
+    }
+
+    /// Once probes succeed, the circuit closes within seconds, and it stays closed (no flapping).
+    @Test func openCircuitRecoversOnceProbesSucceed() throws {
+        let (levee, recorder) = try Levee.coreRecorded(successRate: 0.99)
+        var driver = CoreDriver(levee)
+        driver.run(seconds: 2, rate: 1_000, call: CoreDriver.constant(failureRate: 0))
+        driver.run(seconds: 10, rate: 1_000, call: CoreDriver.constant(failureRate: 1))
+        #expect(levee.state == .open)
+        let healedAt = driver.now
+        driver.run(seconds: 15, rate: 1_000, call: CoreDriver.constant(failureRate: 0))
+        let changes = recorder.changes
+        try #require(changes.count >= 2)
+        #expect(changes[1].from == .open && changes[1].to == .closed)
+        #expect(changes[1].reason == .recovered)
+        // Recovery within 15 s of the dependency healing, at 1,000 calls per second.
+        #expect(changes[1].at > healedAt && changes[1].at <= healedAt + 15 * coreSecond)
+        #expect(levee.state == .closed)
+        // Healthy traffic afterwards: every call admitted and no further transition.
+        let after = driver.run(seconds: 30, rate: 1_000, call: CoreDriver.constant(failureRate: 0))
+        #expect(after.admitted == after.offered)
+        #expect(recorder.changes.count == 2)
+        #expect(levee.statistics.rejectionProbability == 0)
+    }
+
+    /// A recovery that is declared must not be followed by a re-opening while the dependency stays
+    /// healthy, whatever the moment of healing.
+    @Test(arguments: [3.0, 10.0, 30.0])
+    func recoveryDoesNotFlap(outageSeconds: Double) throws {
+        let (levee, recorder) = try Levee.coreRecorded(successRate: 0.99)
+        var driver = CoreDriver(levee, seed: 7)
+        driver.run(seconds: 2, rate: 1_000, call: CoreDriver.constant(failureRate: 0.001))
+        driver.run(seconds: outageSeconds, rate: 1_000, call: CoreDriver.constant(failureRate: 1))
+        driver.run(seconds: 60, rate: 1_000, call: CoreDriver.constant(failureRate: 0.001))
+        let kinds = recorder.changes.map { "\($0.from.kind)->\($0.to.kind)" }
+        #expect(kinds == ["closed->open", "open->closed"])
+        #expect(levee.state == .closed)
+    }
+
+    // MARK: Closed → throttled (shedding) → closed
+
+    /// SLO 90 %: failure rates at or below the budget are never shed.
+    @Test(arguments: [0.05, 0.08, 0.095])
+    func noSheddingWhileTheSLOIsMet(failureRate: Double) throws {
+        let (levee, recorder) = try Levee.coreRecorded(successRate: 0.9)
+        var driver = CoreDriver(levee, seed: 11)
+        let window = driver.run(seconds: 60, rate: 1_000, call: CoreDriver.constant(failureRate: failureRate))
+        #expect(window.rejected == 0)
+        #expect(recorder.changes.isEmpty)
+        #expect(levee.state == .closed)
+        #expect(levee.statistics.successRateInterval.contains(1 - failureRate))
+    }
+
+    /// SLO 90 % (budget 10 %, "down" at 20 %): a sustained failure rate p between them sheds about
+    /// (p − 0.1)/0.1 of the calls, and the circuit does not open.
+    /// (Fails at p = 0.17: while shedding, every firing of the CUSUM detector re-seeds the estimate
+    /// with the firing run's rate, which is biased upwards, until it reaches the down rate and the
+    /// circuit opens; an open circuit never returns to shedding.)
+    @Test(arguments: [0.13, 0.15, 0.17])
+    func partialDegradationShedsInProportion(failureRate p: Double) throws {
+        let (levee, recorder) = try Levee.coreRecorded(successRate: 0.9)
+        var driver = CoreDriver(levee, seed: 3)
+        driver.run(seconds: 2, rate: 1_000, call: CoreDriver.constant(failureRate: 0.01))
+        driver.run(seconds: 10, rate: 1_000, call: CoreDriver.constant(failureRate: p))
+        let window = driver.run(seconds: 20, rate: 1_000, call: CoreDriver.constant(failureRate: p))
+        let expected = (p - 0.1) / 0.1
+        #expect(levee.state.kind == .throttled)
+        #expect(!recorder.changes.contains { $0.to == .open }, "a partially degraded dependency must not be judged down")
+        #expect(abs(window.rejectedShare - expected) <= 0.12,
+                "shed \(window.rejectedShare) of the calls at p = \(p); expected about \(expected)")
+        #expect(window.rejections[.shedding, default: 0] == window.rejected)
+        #expect(recorder.changes.first?.reason == .sloViolation)
+        let statistics = levee.statistics
+        #expect(abs(statistics.rejectionProbability - expected) <= 0.15)
+        #expect(statistics.concurrencyLimit == nil)
+    }
+
+    @Test func sheddingStopsOnceTheFailureRateReturnsWithinTheBudget() throws {
+        let (levee, recorder) = try Levee.coreRecorded(successRate: 0.9)
+        var driver = CoreDriver(levee, seed: 5)
+        driver.run(seconds: 2, rate: 1_000, call: CoreDriver.constant(failureRate: 0.01))
+        driver.run(seconds: 20, rate: 1_000, call: CoreDriver.constant(failureRate: 0.13))
+        #expect(levee.state.kind == .throttled)
+        let healedAt = driver.now
+        driver.run(seconds: 20, rate: 1_000, call: CoreDriver.constant(failureRate: 0.01))
+        #expect(levee.state == .closed)
+        let last = try #require(recorder.changes.last)
+        #expect(last.to == .closed && last.reason == .recovered)
+        #expect(last.at <= healedAt + 10 * coreSecond)
+        let after = driver.run(seconds: 10, rate: 1_000, call: CoreDriver.constant(failureRate: 0.01))
+        #expect(after.rejected == 0)
+    }
+
+    // MARK: Closed → throttled (latency limiter) → closed
+
+    /// Each call's latency is `base × max(1, inFlight / capacity)`: a dependency that serves
+    /// 20 calls in 10 ms (2,000 per second). At 1,000 calls per second it is healthy; at 2,500 it
+    /// queues without bound unless concurrency is limited.
+    static func queueing(base: Double = 10e6, capacity: Double = 20) -> CoreDriver.Call {
+        { inFlight, _ in (Int64(base * max(1, Double(inFlight) / capacity)), .success) }
+    }
+
+    @Test func latencyLimiterEngagesUnderOverloadAndReleasesWhenItEnds() throws {
+        let (levee, recorder) = try Levee.coreRecorded(successRate: 0.99)
+        var driver = CoreDriver(levee)
+        let healthy = driver.run(seconds: 5, rate: 1_000, call: Self.queueing())
+        #expect(healthy.rejected == 0)
+        #expect(levee.state == .closed)
+        let baseline = levee.statistics.baselineLatencyNanoseconds
+        #expect(abs(baseline - 10e6) < 1e5)
+
+        let overloadStart = driver.now
+        var admittedAboveLimit = 0
+        var limitRejection: Rejection?
+        driver.run(seconds: 5, rate: 2_500, call: Self.queueing()) { admission, _ in
+            let statistics = levee.statistics
+            if admission.permit != nil, let limit = statistics.concurrencyLimit, statistics.inFlight > limit {
+                admittedAboveLimit += 1
+            }
+            if limitRejection == nil, case .rejected(let rejection) = admission { limitRejection = rejection }
+        }
+        let engaged = try #require(recorder.changes.first)
+        #expect(engaged.from == .closed && engaged.to.kind == .throttled)
+        #expect(engaged.reason == .overload)
+        // Engaged within 3 s of the overload's start.
+        #expect(engaged.at > overloadStart && engaged.at <= overloadStart + 3 * coreSecond)
+        let rejection = try #require(limitRejection)
+        #expect(rejection.reason == .concurrencyLimit)
+        #expect(rejection.concurrencyLimit != nil)
+        #expect(rejection.inFlight >= rejection.concurrencyLimit ?? .max)
+
+        // Sustained overload: the limit holds latency near the 2× tolerance instead of letting
+        // the queue grow (without a limit it would reach the 4,096 ceiling and 2 s latency).
+        let held = driver.run(seconds: 10, rate: 2_500, call: Self.queueing()) { admission, _ in
+            let statistics = levee.statistics
+            if admission.permit != nil, let limit = statistics.concurrencyLimit, statistics.inFlight > limit {
+                admittedAboveLimit += 1
+            }
+        }
+        #expect(admittedAboveLimit == 0)
+        let statistics = levee.statistics
+        guard case .throttled(let limit) = levee.state else {
+            Issue.record("expected throttled under sustained overload, got \(levee.state)")
+            return
+        }
+        #expect(statistics.concurrencyLimit == limit)
+        #expect(limit >= 20 && limit <= 100)
+        #expect(statistics.inFlight <= limit)
+        #expect(statistics.recentLatencyNanoseconds <= 3 * baseline)
+        #expect(held.rejections[.concurrencyLimit, default: 0] > 0)
+        #expect(held.rejections[.concurrencyLimit] == held.rejected)
+        // Throughput is not given away: admitted calls near the dependency's 2,000 per second.
+        #expect(Double(held.admitted) / 10 >= 1_600)
+
+        // The load drops: the limit is given back.
+        let loadDrop = driver.now
+        driver.run(seconds: 10, rate: 1_000, call: Self.queueing())
+        #expect(levee.state == .closed)
+        #expect(levee.statistics.concurrencyLimit == nil)
+        let released = try #require(recorder.changes.last)
+        #expect(released.to == .closed && released.reason == .capacityRecovered)
+        #expect(released.at <= loadDrop + 5 * coreSecond)
+        let after = driver.run(seconds: 5, rate: 1_000, call: Self.queueing())
+        #expect(after.rejected == 0)
+    }
+
+    /// A dependency that becomes slower on its own (latency ×4 whatever the load) is not helped by
+    /// a concurrency limit: in-flight levels off at rate × latency and nothing is rejected.
+    @Test func exogenousSlowdownIsNotThrottled() throws {
+        let (levee, recorder) = try Levee.coreRecorded(successRate: 0.99)
+        var driver = CoreDriver(levee)
+        driver.run(seconds: 5, rate: 1_000, call: Self.queueing())
+        let window = driver.run(seconds: 30, rate: 1_000, call: { _, _ in (40 * coreMillisecond, .success) })
+        #expect(window.rejected == 0)
+        #expect(recorder.changes.isEmpty)
+        #expect(levee.state == .closed)
+    }
+}
