@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import Levee
+import LeveeSimulation
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Run the open-loop benchmark: every candidate against the Prescient oracle.",
+        discussion: """
+            Every candidate sees the same seeded request stream on simulated time and is scored as \
+            the Go original scores it (BadTraffic, LostBusiness, TotalPenalty, transition classes), \
+            plus missed incidents, throttling episodes and per-request counts. With several seeds, \
+            the table of each seed is followed by the means with 95 % confidence intervals.
+            """)
+
+    @OptionGroup var scenarioOptions: ScenarioOptions
+
+    @Option(help: ArgumentHelp("The SLO success rate, strictly between 0 and 1.", valueName: "rate"))
+    var slo: Double = 0.90
+
+    @Option(name: .customLong("slo-timeout-ms"), help: ArgumentHelp("The SLO timeout given to Levee.", valueName: "ms"))
+    var sloTimeoutMilliseconds: Double = 1500
+
+    @Option(help: ArgumentHelp(
+        "A number of seeds (1 to \(SeedSelection.maximumCount), starting at \(OpenLoopConfiguration.originalSeed), the original's seed), or a comma-separated list of seeds.",
+        discussion: "A single number above \(SeedSelection.maximumCount) is one seed; write 'N,' for one small seed N.",
+        valueName: "count|s1,s2,..."))
+    var seeds: String = "1"
+
+    @Option(help: ArgumentHelp(
+        "Comma-separated candidates, or 'all': \(CandidateDescriptor.builtIn.map(\.identifier).joined(separator: ", ")).",
+        valueName: "list"))
+    var candidates: String = "all"
+
+    @Option(help: ArgumentHelp("Write the results as JSON to this file.", valueName: "path"))
+    var json: String?
+
+    @Option(help: ArgumentHelp("Write an HTML report with charts (index.html) into this directory.", valueName: "dir"))
+    var report: String?
+
+    @Option(help: ArgumentHelp("Worker threads (default: the cores available).", valueName: "n"))
+    var threads: Int?
+
+    @Flag(help: "Never show progress, even on a terminal.")
+    var quiet = false
+
+    /// Everything the options describe, validated.
+    struct Plan {
+        var scenario: Scenario
+        var slo: SLO
+        var seeds: [UInt64]
+        var candidates: [CandidateDescriptor]
+        var generator: GeneratorMode
+        var threads: Int
+    }
+
+    mutating func validate() throws {
+        _ = try plan()
+    }
+
+    /// Validates the options and resolves them.
+    /// - Throws: `ValidationError` with a message naming the bad option.
+    func plan() throws -> Plan {
+        guard slo.isFinite, slo > 0, slo < 1 else {
+            throw ValidationError("--slo must be strictly between 0 and 1, got \(slo)")
+        }
+        guard sloTimeoutMilliseconds.isFinite, sloTimeoutMilliseconds > 0 else {
+            throw ValidationError("--slo-timeout-ms must be a positive number of milliseconds, got \(sloTimeoutMilliseconds)")
+        }
+        let sloValue: SLO
+        do {
+            sloValue = try SLO(successRate: slo, timeout: .nanoseconds(Int64(sloTimeoutMilliseconds * 1e6)))
+        } catch {
+            throw ValidationError("invalid SLO: \(error)")
+        }
+        let seedList: [UInt64]
+        do {
+            seedList = try SeedSelection.parse(seeds)
+        } catch {
+            throw ValidationError("--seeds: \(error)")
+        }
+        let candidateList: [CandidateDescriptor]
+        do {
+            candidateList = try CandidateDescriptor.parseList(candidates)
+        } catch {
+            throw ValidationError("--candidates: \(error)")
+        }
+        if let threads, threads < 1 {
+            throw ValidationError("--threads must be at least 1, got \(threads)")
+        }
+        let scenario = try scenarioOptions.loadScenario()
+        do {
+            _ = try OpenLoopBenchmark.slotCapacity(for: scenario)
+        } catch {
+            throw ValidationError("--scenario: \(error)")
+        }
+        return Plan(scenario: scenario, slo: sloValue, seeds: seedList, candidates: candidateList,
+                    generator: scenarioOptions.generator.mode, threads: threads ?? OpenLoopBenchmark.availableCores)
+    }
+
+    func run() throws {
+        let plan = try plan()
+        let configuration = OpenLoopConfiguration(
+            scenario: plan.scenario, slo: plan.slo, seeds: plan.seeds, candidates: plan.candidates,
+            generator: plan.generator, seriesSeed: report == nil ? nil : plan.seeds.first, parallelism: plan.threads)
+
+        let progress = TerminalProgress(enabled: !quiet && TerminalProgress.isTerminal(fileDescriptor: 2))
+        progress.start(label: "Simulating \(plan.scenario.name), \(plan.seeds.count) seed(s) × \(plan.candidates.count) candidate(s)")
+        let result: BenchmarkResult
+        do {
+            result = try OpenLoopBenchmark.run(configuration) { fraction in progress.update(fraction) }
+        } catch {
+            progress.finish()
+            throw error
+        }
+        progress.finish()
+
+        print(SummaryTable.render(result))
+
+        if let json {
+            try result.writeJSON(to: json)
+            print("JSON results written to \(json)")
+        }
+        if let report {
+            guard let series = result.series else { throw UsageError(message: "no series recorded for the report") }
+            let path = try HTMLReport(result: result, series: series, scenario: plan.scenario, slo: plan.slo).write(toDirectory: report)
+            print("Report written to \(path)")
+        }
+    }
+}

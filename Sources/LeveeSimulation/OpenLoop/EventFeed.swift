@@ -1,0 +1,150 @@
+/// One stream event as the candidate lanes consume it: 24 bytes, everything precomputed once per
+/// run so each lane does no division and no lookup per event.
+struct OpenLoopEvent {
+    enum Kind: UInt8 { case start, success, failure }
+
+    /// Simulated time of the event, nanoseconds from the simulation start.
+    var time: Int64 = 0
+    /// The request's slot in every per-request table (its 1-based ID modulo the table size).
+    var slot: UInt32 = 0
+    /// For a start, the second of the request's start, clamped to the last bucket of the run's
+    /// series; for an end, the second of the latest start (so per-second counters never move back).
+    var second: UInt32 = 0
+    var kind: Kind = .start
+    /// Whether the oracle was OPEN at the request's start (for end events too).
+    var oracleOpenAtStart = false
+}
+
+/// Turns a stream of ``StreamEvent``s into ``OpenLoopEvent`` chunks, tracks what every candidate
+/// shares (offered load per second, the oracle, the Prescient counts) and checks that the fixed
+/// per-request tables are never overrun.
+struct EventFeed<Source: IteratorProtocol> where Source.Element == StreamEvent {
+    private var source: Source
+    private var oracle: PrescientOracle.Cursor
+    private let tables: FeedTables
+    private let slotMask: Int
+    private let lastSecond: Int
+    private var currentSecond = 0
+    private var nextSecondStart: Int64 = 1_000_000_000
+
+    private(set) var requestCount = 0
+    private(set) var eventCount = 0
+    /// Requests that started while the oracle was OPEN: the Prescient oracle's real blocked count.
+    private(set) var requestsDuringIncidents = 0
+    private(set) var firstEventTime: Int64?
+    private(set) var lastEventTime: Int64 = 0
+    /// Requests whose start fell after the last second of the series (counted in the last bucket).
+    private(set) var clampedRequests = 0
+
+    init(source: Source, oracle: PrescientOracle, slotCapacity: Int, secondCount: Int) {
+        precondition(slotCapacity > 0 && slotCapacity & (slotCapacity - 1) == 0, "slot capacity must be a power of two")
+        self.source = source
+        self.oracle = PrescientOracle.Cursor(oracle: oracle)
+        self.tables = FeedTables(slotCapacity: slotCapacity, secondCount: max(1, secondCount))
+        self.slotMask = slotCapacity - 1
+        self.lastSecond = max(1, secondCount) - 1
+    }
+
+    /// Requests started per second (the offered load).
+    var offeredPerSecond: [Int32] {
+        Array(UnsafeBufferPointer(start: tables.offeredPerSecond, count: tables.secondCount))
+    }
+
+    /// Fills `buffer` from the start; returns how many events were written (0 at the end).
+    mutating func fill(_ buffer: UnsafeMutableBufferPointer<OpenLoopEvent>) throws(OpenLoopError) -> Int {
+        let slotStates = tables.slotStates
+        let offered = tables.offeredPerSecond
+        var written = 0
+        if firstEventTime == nil, buffer.count > 0, let event = source.next() {
+            firstEventTime = event.time
+            try prepare(event, into: &buffer[0], slotStates: slotStates, offered: offered)
+            written = 1
+        }
+        while written < buffer.count, let event = source.next() {
+            try prepare(event, into: &buffer[written], slotStates: slotStates, offered: offered)
+            written += 1
+        }
+        eventCount += written
+        return written
+    }
+
+    @inline(__always)
+    private mutating func prepare(
+        _ event: StreamEvent, into prepared: inout OpenLoopEvent,
+        slotStates: UnsafeMutablePointer<UInt8>, offered: UnsafeMutablePointer<Int32>
+    ) throws(OpenLoopError) {
+        let slot = Int(truncatingIfNeeded: event.requestID) & slotMask
+        prepared.time = event.time
+        prepared.slot = UInt32(truncatingIfNeeded: slot)
+        lastEventTime = event.time
+        switch event.kind {
+        case .start:
+            guard slotStates[slot] == 0 else {
+                throw .inFlightOverrun(capacity: slotMask + 1, requestID: event.requestID, time: event.time)
+            }
+            guard event.time >= 0 else { throw .invalidEvent(requestID: event.requestID, time: event.time) }
+            let open = oracle.advance(to: event.time)
+            slotStates[slot] = open ? 3 : 1
+            let second = second(of: event.time)
+            prepared.kind = .start
+            prepared.oracleOpenAtStart = open
+            prepared.second = UInt32(truncatingIfNeeded: second)
+            offered[second] &+= 1
+            requestCount &+= 1
+            if open { requestsDuringIncidents &+= 1 }
+        case .success, .failure:
+            let state = slotStates[slot]
+            guard state != 0 else { throw .unmatchedCompletion(requestID: event.requestID, time: event.time) }
+            slotStates[slot] = 0
+            prepared.kind = event.kind == .success ? .success : .failure
+            // The latest start's second: ends never open a new second in the lanes (see `Lane.process`).
+            prepared.second = UInt32(truncatingIfNeeded: min(currentSecond, lastSecond))
+            prepared.oracleOpenAtStart = state == 3
+        }
+    }
+
+    /// The start second of a request; starts arrive in time order, so a division is only needed
+    /// when a new second begins.
+    @inline(__always)
+    private mutating func second(of time: Int64) -> Int {
+        if time >= nextSecondStart {
+            let second = time / 1_000_000_000
+            currentSecond = Int(second)
+            nextSecondStart = (second + 1) * 1_000_000_000
+        }
+        if currentSecond > lastSecond {
+            clampedRequests += 1
+            return lastSecond
+        }
+        return currentSecond
+    }
+}
+
+/// The feed's fixed tables: per slot, whether a request is in flight and the oracle's state at
+/// its start; per second, the requests started.
+final class FeedTables {
+    let slotStates: UnsafeMutablePointer<UInt8>
+    let offeredPerSecond: UnsafeMutablePointer<Int32>
+    let secondCount: Int
+    private let slotCapacity: Int
+
+    init(slotCapacity: Int, secondCount: Int) {
+        self.slotCapacity = slotCapacity
+        self.secondCount = secondCount
+        slotStates = .allocate(capacity: slotCapacity)
+        slotStates.initialize(repeating: 0, count: slotCapacity)
+        offeredPerSecond = .allocate(capacity: secondCount)
+        offeredPerSecond.initialize(repeating: 0, count: secondCount)
+    }
+
+    deinit {
+        slotStates.deallocate()
+        offeredPerSecond.deallocate()
+    }
+}
+
+/// Wraps an ``EventStream`` as an iterator for the feed.
+struct StreamEventIterator: IteratorProtocol {
+    var stream: EventStream
+    mutating func next() -> StreamEvent? { stream.next() }
+}

@@ -1,0 +1,48 @@
+public import Levee
+
+/// An admission policy the open-loop benchmark can drive: a circuit breaker, a limiter, or a
+/// calibration policy.
+///
+/// Candidates are value types driven on simulated time. The benchmark calls
+/// ``admit(slot:at:)`` at every arrival and ``complete(slot:succeeded:at:)`` at the completion of
+/// every call it admitted (never for a call it rejected), in global time order. After each call it
+/// reads ``reportedState`` to log transitions, as the original benchmark did.
+///
+/// The run loop is generic over the candidate type, so each candidate's calls are specialised and
+/// inlined; there is no dynamic dispatch per event.
+public protocol OpenLoopCandidate: SendableMetatype {
+    /// The state the scoring sees. A breaker with more internal states maps them onto these three
+    /// (a half-open breaker reports ``LeveeState/Kind/open``, as the original's baselines did).
+    var reportedState: LeveeState.Kind { get }
+
+    /// Decides whether the call arriving at `instant` (nanoseconds of simulated time) is admitted.
+    ///
+    /// - Parameter slot: Identifies the call until its completion; always below the
+    ///   ``CandidateEnvironment/slotCapacity`` the candidate was made with. A candidate that must
+    ///   remember something per call (a permit, a start time) keeps it in a table of that size.
+    mutating func admit(slot: Int, at instant: Int64) -> Bool
+
+    /// Reports how an admitted call ended, at `instant`.
+    mutating func complete(slot: Int, succeeded: Bool, at instant: Int64)
+
+    /// Calls the candidate could not process because the harness misused it (for example time
+    /// going backwards). Reported with the results; always 0 in a sound run.
+    var protocolErrors: Int { get }
+}
+
+extension OpenLoopCandidate {
+    public var protocolErrors: Int { 0 }
+}
+
+/// What a candidate factory gets to build a candidate for one run.
+public struct CandidateEnvironment: Sendable {
+    /// The SLO the run is scored against (the Prescient oracle uses its success rate).
+    public var slo: SLO
+    /// Upper bound (exclusive) of the `slot` values passed to the candidate.
+    public var slotCapacity: Int
+
+    public init(slo: SLO, slotCapacity: Int) {
+        self.slo = slo
+        self.slotCapacity = slotCapacity
+    }
+}

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Foundation
+import LeveeSimulation
+import Testing
+@testable import LeveeCLI
+
+@Suite("CLI: argument validation and exit statuses")
+struct CLITests {
+    /// The exit status `levee bench ARGS` would end with if parsing fails, or nil when it parses.
+    func benchStatus(_ arguments: [String]) -> Int32? {
+        do {
+            _ = try BenchCommand.parse(arguments)
+            return nil
+        } catch {
+            return LeveeCommand.exitStatus(for: error)
+        }
+    }
+
+    func benchMessage(_ arguments: [String]) -> String {
+        do {
+            _ = try BenchCommand.parse(arguments)
+            return ""
+        } catch {
+            return BenchCommand.message(for: error)
+        }
+    }
+
+    @Test("Bad values exit with status 2", arguments: [
+        ["--slo", "0"], ["--slo", "1"], ["--slo", "1.5"], ["--slo", "-0.1"], ["--slo", "nan"], ["--slo", "abc"],
+        ["--seeds", "0"], ["--seeds", ""], ["--seeds", ","], ["--seeds", "a,b"], ["--seeds", "-3"],
+        ["--candidates", "semian"], ["--candidates", ""], ["--candidates", "levee,nope"],
+        ["--scenario", "/nonexistent/scenario.csv"], ["--generator", "slow"], ["--threads", "0"],
+        ["--slo-timeout-ms", "0"], ["--bogus"], ["extra-argument"],
+    ])
+    func badValues(arguments: [String]) {
+        #expect(benchStatus(arguments) == 2)
+    }
+
+    @Test("Good values parse")
+    func goodValues() throws {
+        let plan = try BenchCommand.parse(["--candidates", "static-peak,static-bau", "--seeds", "20241225", "--generator", "go"]).plan()
+        #expect(plan.seeds == [20_241_225])
+        #expect(plan.candidates.map(\.identifier) == ["static-peak", "static-bau"])
+        #expect(plan.generator == .goCompatible)
+        #expect(plan.slo.successRate == 0.90)
+        #expect(plan.scenario.phases.count == 122)
+
+        let defaults = try BenchCommand.parse([]).plan()
+        #expect(defaults.seeds == [20_241_225])
+        #expect(defaults.candidates == CandidateDescriptor.builtIn)
+
+        let several = try BenchCommand.parse(["--seeds", "5", "--slo", "0.95", "--generator", "fast"]).plan()
+        #expect(several.seeds == (0..<5).map { 20_241_225 + UInt64($0) })
+        #expect(several.slo.successRate == 0.95)
+        #expect(several.generator == .fast)
+    }
+
+    @Test("Seed lists: a count, a list, a large single seed, and 'N,' for one small seed")
+    func seeds() throws {
+        #expect(try SeedSelection.parse("3") == [20_241_225, 20_241_226, 20_241_227])
+        #expect(try SeedSelection.parse("7,42, 7") == [7, 42])
+        #expect(try SeedSelection.parse("123456") == [123_456])
+        #expect(try SeedSelection.parse("5,") == [5])
+        #expect(throws: SeedSelection.ParseError.self) { try SeedSelection.parse("0") }
+    }
+
+    @Test("A malformed scenario file is a usage error naming its line and column")
+    func malformedScenario() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("levee-cli-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("bad.csv").path
+        try """
+            duration_s,rpm,error_rate,p50_ms,p99_ms,timeout_ms
+            60,6000,0.01,50,150,1500
+            60,6000,0.01,500,150,1500
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(benchStatus(["--scenario", path]) == 2)
+        let message = benchMessage(["--scenario", path])
+        #expect(message.contains("line 3"), "\(message)")
+        #expect(message.contains("p50_ms") || message.contains("p99_ms"), "\(message)")
+
+        let good = directory.appendingPathComponent("good.csv").path
+        try "label,duration_s,rpm,error_rate,p50_ms,p99_ms,timeout_ms,comment\ncalm,60,600,0.01,50,150,1500,x\n"
+            .write(toFile: good, atomically: true, encoding: .utf8)
+        let plan = try BenchCommand.parse(["--scenario", good]).plan()
+        #expect(plan.scenario.phases.count == 1)
+    }
+
+    @Test("loadgen validates its options too")
+    func loadgen() {
+        func status(_ arguments: [String]) -> Int32? {
+            do {
+                _ = try LoadgenCommand.parse(arguments)
+                return nil
+            } catch {
+                return LeveeCommand.exitStatus(for: error)
+            }
+        }
+        #expect(status(["--limit", "-1"]) == 2)
+        #expect(status(["--seed", "x"]) == 2)
+        #expect(status(["--scenario", "/nonexistent.csv"]) == 2)
+        #expect(status(["--seed", "3", "--limit", "10", "--generator", "fast"]) == nil)
+        #expect(LeveeCommand.exitStatus(for: UsageError(message: "x")) == 2)
+    }
+}
