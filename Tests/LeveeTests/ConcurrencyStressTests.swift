@@ -65,7 +65,7 @@ struct ConcurrencyStressTests {
     }
 
     static func worker(_ levee: Levee, seed: UInt64) async -> CoreCallerTally {
-        var rng = CoreSplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var tally = CoreCallerTally()
         for index in 0..<callsPerWorker {
             let fail = rng.chance(failureRate(index))
@@ -211,7 +211,7 @@ struct ConcurrencyStressTests {
         let results = await withTaskGroup(of: (admitted: Int, rejected: Int, timeErrors: Int).self) { group in
             for worker in 0..<8 {
                 group.addTask {
-                    var rng = CoreSplitMix(seed: UInt64(worker) + 100)
+                    var rng = SplitMix64(seed: UInt64(worker) + 100)
                     var held: [Permit] = []
                     var admitted = 0, rejected = 0, timeErrors = 0
                     for _ in 0..<3_000 {

@@ -44,7 +44,7 @@ import Testing
     @Test func liveModeRejectsExactlyWhatDryRunFlags() throws {
         let (dry, dryRecorder) = try Levee.coreRecorded(successRate: 0.9, options: .init(dryRun: true))
         let (live, liveRecorder) = try Levee.coreRecorded(successRate: 0.9)
-        var rng = CoreSplitMix(seed: 33)
+        var rng = SplitMix64(seed: 33)
         var now: Int64 = 0
         var flagged = 0
         var mismatches = 0

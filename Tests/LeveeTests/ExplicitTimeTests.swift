@@ -4,21 +4,6 @@ import Testing
 
 // MARK: - Shared helpers of the core tests (prefixed `Core` so they never clash with Support/)
 
-/// SplitMix64: a tiny seeded generator, so every "random" test input is reproducible.
-struct CoreSplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// True with probability `p`.
-    mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
-}
-
 /// Completions waiting to be released, ordered by due instant (ties in admission order).
 struct CoreHeap {
     typealias Element = (at: Int64, order: Int, permit: Permit, outcome: Outcome)
@@ -73,18 +58,18 @@ struct CoreWindow {
 /// after a latency with an outcome chosen by the caller's model. Completions due at an instant are
 /// released before the arrival at that instant, as the API requires.
 struct CoreDriver {
-    typealias Call = (_ inFlight: Int, _ rng: inout CoreSplitMix) -> (latency: Int64, outcome: Outcome)
+    typealias Call = (_ inFlight: Int, _ rng: inout SplitMix64) -> (latency: Int64, outcome: Outcome)
 
     let levee: Levee
     var now: Int64
-    var rng: CoreSplitMix
+    var rng: SplitMix64
     var pending = CoreHeap()
     private var order = 0
 
     init(_ levee: Levee, seed: UInt64 = 1, start: Int64 = 0) {
         self.levee = levee
         self.now = start
-        self.rng = CoreSplitMix(seed: seed)
+        self.rng = SplitMix64(seed: seed)
     }
 
     mutating func completeDue(upTo instant: Int64) {

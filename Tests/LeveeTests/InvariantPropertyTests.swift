@@ -303,7 +303,7 @@ struct CoreInvariantChecker {
     /// The same generator on fixed seeds: this part of the suite is the same on every run.
     @Test(arguments: 0..<50 as Range<UInt64>)
     func invariantsHoldOnAFixedCorpus(seed: UInt64) throws {
-        var mix = CoreSplitMix(seed: seed)
+        var mix = SplitMix64(seed: seed)
         var rng = Xoshiro(seed: (mix.next(), mix.next(), mix.next(), mix.next()))
         try Self.check(CoreInvariantCase.generator.run(using: &rng))
     }
@@ -314,7 +314,7 @@ struct CoreInvariantChecker {
         (0.999_999_999_999_999, true, 16, 0.02), (0.9, false, 48, 0.15), (0.99, true, 48, 1.0),
     ])
     func invariantsHoldInCorners(successRate: Double, dryRun: Bool, maximumInFlight: Int, failureShare: Double) throws {
-        var rng = CoreSplitMix(seed: UInt64(maximumInFlight) &* 1_000 &+ UInt64(failureShare * 1_000))
+        var rng = SplitMix64(seed: UInt64(maximumInFlight) &* 1_000 &+ UInt64(failureShare * 1_000))
         let operations = (0..<800).map { _ in rng.next() }
         try Self.check(CoreInvariantCase(successRate: successRate, timeoutMilliseconds: 100, dryRun: dryRun,
                                          maximumInFlight: maximumInFlight, failureShare: failureShare,

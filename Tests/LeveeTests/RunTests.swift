@@ -374,7 +374,7 @@ struct RunTests {
     @Test func runAndExplicitTimeMakeIdenticalDecisions() async throws {
         let (viaRun, clock) = Self.manual()
         let explicit = Levee(slo: Self.slo)
-        var rng = CoreSplitMix(seed: 12)
+        var rng = SplitMix64(seed: 12)
         var now: Int64 = 0
         var decisions: ([String], [String]) = ([], [])
         for index in 0..<12_000 {

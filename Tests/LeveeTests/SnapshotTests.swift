@@ -166,7 +166,7 @@ func coreFNV1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
         restored.addObserver(recorders.1)
         try restored.restore(from: original.snapshot(), at: originalDriver.now)
         var restoredDriver = CoreDriver(restored, seed: 99, start: originalDriver.now)
-        originalDriver.rng = CoreSplitMix(seed: 99)
+        originalDriver.rng = SplitMix64(seed: 99)
 
         // Healthy, partially degraded, down, healthy again: every decision must agree.
         var decisions: ([String], [String]) = ([], [])
@@ -212,7 +212,7 @@ func coreFNV1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
         #expect(restored.state == .open)
         #expect(recorders.1.changes == [StateChange(from: .closed, to: .open, reason: .restored, at: originalDriver.now)])
         var restoredDriver = CoreDriver(restored, seed: 5, start: originalDriver.now)
-        originalDriver.rng = CoreSplitMix(seed: 5)
+        originalDriver.rng = SplitMix64(seed: 5)
         let outage = (originalDriver.run(seconds: 10, rate: 1_000, call: CoreDriver.constant(failureRate: 1)),
                       restoredDriver.run(seconds: 10, rate: 1_000, call: CoreDriver.constant(failureRate: 1)))
         #expect(abs(outage.0.admitted - outage.1.admitted) <= 2)
@@ -234,7 +234,7 @@ func coreFNV1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
         let restored = Levee(slo: Self.slo)
         try restored.restore(from: original.snapshot(), at: originalDriver.now)
         var restoredDriver = CoreDriver(restored, seed: 5, start: originalDriver.now)
-        originalDriver.rng = CoreSplitMix(seed: 5)
+        originalDriver.rng = SplitMix64(seed: 5)
         var probes: ([Int64], [Int64]) = ([], [])
         originalDriver.run(seconds: 5, rate: 1_000, call: CoreDriver.constant(failureRate: 1)) { admission, at in
             if admission.permit != nil { probes.0.append(at) }
@@ -408,7 +408,7 @@ func coreFNV1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
 
     @Test func foreignDataIsCorrupt() {
         let bytes = Self.trained().0.snapshot().serialized()
-        var rng = CoreSplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let (levee, _) = Self.open()
         let before = Fingerprint(levee)
         for length in [1, 7, 8, 9, 10, 64, bytes.count - 1, bytes.count, bytes.count + 1, 4_096] {

@@ -150,8 +150,8 @@ struct ScenarioDriver {
     }
 }
 
-/// SplitMix64: tiny, fast, and deterministic per seed.
-struct SplitMix64 {
+/// SplitMix64: tiny, fast, and deterministic per seed, so every "random" test input is reproducible.
+struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
@@ -162,6 +162,8 @@ struct SplitMix64 {
         return z ^ (z >> 31)
     }
     mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
+    /// True with probability `p`.
+    mutating func chance(_ p: Double) -> Bool { uniform() < p }
 }
 
 /// A minimal binary min-heap.
