@@ -190,11 +190,12 @@ struct ErrorControl: Hashable, Sendable {
         return .stillDown
     }
 
-    func currentRejectionProbability(at instant: Int64, policy: ErrorPolicy) -> Double {
+    func currentRejectionProbability(at instant: Int64, offeredRate: Double, healthyRate: Double,
+                                     policy: ErrorPolicy) -> Double {
         switch mode {
         case .closed: 0
         case .shedding: rejectionProbability
-        case .open: 1 - openAdmission(at: instant, policy: policy)
+        case .open: 1 - openAdmission(at: instant, offeredRate: offeredRate, healthyRate: healthyRate, policy: policy)
         }
     }
 

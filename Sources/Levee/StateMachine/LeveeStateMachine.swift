@@ -244,7 +244,8 @@ package struct LeveeStateMachine {
 
     private func makeRejection(_ reason: RejectionReason, at instant: Int64) -> Rejection {
         Rejection(reason: reason, estimatedSuccessRate: 1 - outcomes.rate,
-                  rejectionProbability: errorControl.currentRejectionProbability(at: instant, policy: policy),
+                  rejectionProbability: errorControl.currentRejectionProbability(
+                      at: instant, offeredRate: traffic.arrivalRate, healthyRate: traffic.healthyArrivalRate, policy: policy),
                   concurrencyLimit: limiter.activeLimit ?? (permits.isFull ? permits.capacity : nil),
                   inFlight: permits.inFlight)
     }
@@ -261,7 +262,8 @@ package struct LeveeStateMachine {
             estimatedSuccessRate: 1 - outcomes.rate,
             successRateInterval: (1 - interval.upperBound)...(1 - interval.lowerBound),
             sampleCount: outcomes.sampleCount,
-            rejectionProbability: errorControl.currentRejectionProbability(at: latest, policy: policy),
+            rejectionProbability: errorControl.currentRejectionProbability(
+                at: latest, offeredRate: traffic.arrivalRate, healthyRate: traffic.healthyArrivalRate, policy: policy),
             concurrencyLimit: limiter.activeLimit,
             inFlight: permits.inFlight,
             baselineLatencyNanoseconds: limiter.baselineLatency,

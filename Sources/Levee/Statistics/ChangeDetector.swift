@@ -103,9 +103,6 @@ struct ChangeDetector: Hashable, Sendable {
 
     private var detectors: [Cusum] { [bank.0, bank.1, bank.2, bank.3, bank.4, bank.5] }
 
-    /// The largest accumulated evidence, in nats (for diagnostics).
-    var strongestEvidence: Double { detectors.map(\.sum).max() ?? 0 }
-
     static func == (lhs: Self, rhs: Self) -> Bool {
         lhs.count == rhs.count && lhs.threshold == rhs.threshold && lhs.detectors == rhs.detectors
     }
