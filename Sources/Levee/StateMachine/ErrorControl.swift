@@ -9,8 +9,10 @@
 /// - **down**: at or above `downRate` the circuit opens and only probes are admitted.
 /// - **recovery**: each outcome of a call admitted since the circuit opened adds the log-likelihood
 ///   ratio of "healthy" (`budget / 2`) against "down" (`downRate`); admission grows as
-///   `probeFraction · e^evidence`, so it ramps up geometrically while probes succeed and snaps
-///   back when they fail (a sequential probability ratio test that is also the ramp).
+///   `probeFraction · e^(rampGain · evidence)`, so it ramps up geometrically while probes succeed
+///   and snaps back when they fail (a sequential probability ratio test that is also the ramp).
+///   A dependency that probes show to be over budget but no longer down returns to proportional
+///   shedding.
 struct ErrorPolicy: Hashable, Sendable {
     /// `ln(10⁸)`: the evidence, in nats, needed to declare the SLO violated.
     static let detectionThreshold = 18.420680743952367
@@ -19,10 +21,11 @@ struct ErrorPolicy: Hashable, Sendable {
     /// Probes admitted while open, as a fraction of the healthy arrival rate, at the start of an
     /// outage. Above the healthy rate (a retry storm) the extra calls are not probed more.
     static let baseProbeFraction = 0.02
-    /// `ln(10⁴)`: evidence needed to close again. Admission reaches 100 % earlier, at
-    /// `ln(1/probeFraction)`; the rest is confirmed at full traffic, which takes milliseconds when
-    /// the dependency is healthy and keeps a dependency sitting at the "down" rate from passing
-    /// for recovered (a false recovery has about one chance in 10⁴ per attempt).
+    /// `ln(10⁴)`: evidence needed to close again. Admission reaches its ceiling
+    /// (``maximumOpenAdmission``) earlier; the rest is confirmed at nearly full traffic, which
+    /// takes milliseconds when the dependency is healthy and keeps a dependency sitting at the
+    /// "down" rate from passing for recovered (a false recovery has about one chance in 10⁴ per
+    /// attempt).
     static let recoveryThreshold = 9.210340371976184
     /// While open, admission ramps up to this share at most: an open circuit always rejects
     /// something, and closing waits for the full evidence.
