@@ -68,7 +68,12 @@ extension CandidateDescriptor {
     ) { _ in BlockAll() }
 
     /// Every candidate the harness knows, in the order tables list them before sorting.
-    public static let builtIn: [CandidateDescriptor] = [.levee, .staticPeak, .staticBAU, .allowAll, .blockAll]
+    public static let builtIn: [CandidateDescriptor] = [
+        .levee, .staticPeak, .staticBAU,
+        .semianClassic, .semianClassicDerived, .semianAdaptive,
+        .sreThrottle, .envoyAdmission, .resilience4j,
+        .allowAll, .blockAll,
+    ]
 
     /// The built-in candidate with this identifier (case-insensitive; display names work too).
     public static func named(_ name: String) -> CandidateDescriptor? {
