@@ -77,9 +77,8 @@ public struct SemianAdaptiveBreaker: OpenLoopCandidate, Sendable {
 
     /// The next tick is due at second `nextTickSecond` (tick k covers seconds k−10 … k−1).
     private var nextTickSecond: Int64 = 0
-    private var bucketSecond: [Int64]
-    private var bucketSuccesses: [Int]
-    private var bucketErrors: [Int]
+    /// Completions per second (successes, errors), keyed by completion instant.
+    private var window: SecondBuckets
     private var generator = Xoshiro256PlusPlus(seed: SemianAdaptiveBreaker.randomSeed)
     private var lastInstant: Int64 = .min
 
@@ -87,9 +86,7 @@ public struct SemianAdaptiveBreaker: OpenLoopCandidate, Sendable {
         precondition(configuration.windowSeconds >= 1)
         self.configuration = configuration
         idealErrorRate = configuration.initialErrorRate
-        bucketSecond = Array(repeating: .min, count: configuration.windowSeconds)
-        bucketSuccesses = Array(repeating: 0, count: configuration.windowSeconds)
-        bucketErrors = Array(repeating: 0, count: configuration.windowSeconds)
+        window = SecondBuckets(seconds: configuration.windowSeconds)
     }
 
     public var reportedState: LeveeState.Kind {
@@ -108,14 +105,8 @@ public struct SemianAdaptiveBreaker: OpenLoopCandidate, Sendable {
 
     public mutating func complete(slot: Int, succeeded: Bool, at instant: Int64) {
         guard advance(to: instant) else { return }
-        let second = instant.semianFloorDivided(by: Self.tickNanoseconds)
-        let index = Int(second.semianModulo(Int64(bucketSecond.count)))
-        if bucketSecond[index] != second {
-            bucketSecond[index] = second
-            bucketSuccesses[index] = 0
-            bucketErrors[index] = 0
-        }
-        if succeeded { bucketSuccesses[index] += 1 } else { bucketErrors[index] += 1 }
+        window.advance(to: instant)
+        window.add(first: succeeded ? 1 : 0, second: succeeded ? 0 : 1)
     }
 
     /// Rejects time going backwards, then runs the ticks due at or before `instant`.
@@ -126,10 +117,10 @@ public struct SemianAdaptiveBreaker: OpenLoopCandidate, Sendable {
         }
         if lastInstant == .min {
             // The first tick is the first whole second after the first event.
-            nextTickSecond = instant.semianFloorDivided(by: Self.tickNanoseconds) + 1
+            nextTickSecond = SecondBuckets.secondOf(instant) + 1
         }
         lastInstant = instant
-        let currentSecond = instant.semianFloorDivided(by: Self.tickNanoseconds)
+        let currentSecond = SecondBuckets.secondOf(instant)
         var run = 0
         while nextTickSecond <= currentSecond {
             if run == Self.maximumCatchUpTicks {
@@ -145,16 +136,11 @@ public struct SemianAdaptiveBreaker: OpenLoopCandidate, Sendable {
 
     /// One controller update at the start of second `second`.
     mutating func tick(second: Int64) {
-        var successes = 0
-        var errors = 0
-        let window = Int64(bucketSecond.count)
-        for index in 0..<bucketSecond.count {
-            let bucket = bucketSecond[index]
-            if bucket != .min, bucket < second, bucket >= second - window {
-                successes += bucketSuccesses[index]
-                errors += bucketErrors[index]
-            }
-        }
+        // Ticks run before any completion of their own second is recorded, so a window whose
+        // newest bucket is the previous second holds exactly seconds `second − size … second − 1`.
+        window.advance(to: (second - 1) * Self.tickNanoseconds)
+        let successes = window.firstTotal
+        let errors = window.secondTotal
         let total = successes + errors
         let e = total == 0 ? 0 : Double(errors) / Double(total)
         errorRate = e
@@ -182,19 +168,5 @@ public struct SemianAdaptiveBreaker: OpenLoopCandidate, Sendable {
         integral = min(max(integral, configuration.integralLowerCap), configuration.integralUpperCap)
         previousP = p
         ticks += 1
-    }
-}
-
-extension Int64 {
-    /// Floor division (rounds towards negative infinity) for a positive divisor.
-    fileprivate func semianFloorDivided(by divisor: Int64) -> Int64 {
-        let quotient = self / divisor
-        return (self % divisor < 0) ? quotient - 1 : quotient
-    }
-
-    /// The non-negative remainder for a positive divisor.
-    fileprivate func semianModulo(_ divisor: Int64) -> Int64 {
-        let remainder = self % divisor
-        return remainder < 0 ? remainder + divisor : remainder
     }
 }
