@@ -4,43 +4,15 @@ import Testing
 
 // MARK: - Shared helpers of the core tests (prefixed `Core` so they never clash with Support/)
 
-/// Completions waiting to be released, ordered by due instant (ties in admission order).
-struct CoreHeap {
-    typealias Element = (at: Int64, order: Int, permit: Permit, outcome: Outcome)
-    private var items: [Element] = []
-    var count: Int { items.count }
-    var first: Element? { items.first }
-    private static func less(_ a: Element, _ b: Element) -> Bool { (a.at, a.order) < (b.at, b.order) }
-
-    mutating func push(_ element: Element) {
-        items.append(element)
-        var index = items.count - 1
-        while index > 0 {
-            let parent = (index - 1) / 2
-            if !Self.less(items[index], items[parent]) { break }
-            items.swapAt(parent, index)
-            index = parent
-        }
-    }
-
-    mutating func pop() -> Element {
-        let top = items[0]
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var index = 0
-            while true {
-                let left = 2 * index + 1, right = left + 1
-                var smallest = index
-                if left < items.count, Self.less(items[left], items[smallest]) { smallest = left }
-                if right < items.count, Self.less(items[right], items[smallest]) { smallest = right }
-                if smallest == index { break }
-                items.swapAt(smallest, index)
-                index = smallest
-            }
-        }
-        return top
-    }
+/// A call waiting to complete, ordered by due instant (ties in admission order), for the shared
+/// ``BinaryHeap`` of the test support.
+struct CoreCompletion: Comparable {
+    var at: Int64
+    var order: Int
+    var permit: Permit
+    var outcome: Outcome
+    static func < (a: Self, b: Self) -> Bool { (a.at, a.order) < (b.at, b.order) }
+    static func == (a: Self, b: Self) -> Bool { a.at == b.at && a.order == b.order }
 }
 
 /// What happened to the calls offered during one `CoreDriver.run`.
@@ -63,7 +35,7 @@ struct CoreDriver {
     let levee: Levee
     var now: Int64
     var rng: SplitMix64
-    var pending = CoreHeap()
+    var pending = BinaryHeap<CoreCompletion>()
     private var order = 0
 
     init(_ levee: Levee, seed: UInt64 = 1, start: Int64 = 0) {
@@ -73,15 +45,14 @@ struct CoreDriver {
     }
 
     mutating func completeDue(upTo instant: Int64) {
-        while let first = pending.first, first.at <= instant {
-            let call = pending.pop()
+        while let first = pending.peek(), first.at <= instant, let call = pending.pop() {
             try! levee.release(call.permit, outcome: call.outcome, at: call.at)
         }
     }
 
     /// Completes every call still in flight, at its due instant.
     mutating func drain() {
-        while let first = pending.first {
+        while let first = pending.peek() {
             now = max(now, first.at)
             completeDue(upTo: first.at)
         }
@@ -107,7 +78,7 @@ struct CoreDriver {
                 if permit.isProbe { window.probes += 1 }
                 let (latency, outcome) = call(levee.statistics.inFlight, &rng)
                 order += 1
-                pending.push((now + max(latency, 0), order, permit, outcome))
+                pending.push(CoreCompletion(at: now + max(latency, 0), order: order, permit: permit, outcome: outcome))
             case .rejected(let rejection):
                 window.rejections[rejection.reason, default: 0] += 1
             }

@@ -307,8 +307,10 @@ struct RunTests {
         #expect(statistics.inFlight == 0)
     }
 
-    @Test func enforcedTimeoutOnAManualClock() async throws {
-        let (levee, clock) = Self.manual()
+    /// Starts an enforced run on a manual clock whose operation sleeps an hour, and returns once
+    /// the operation is running.
+    static func startHourLongEnforcedRun() async -> (Levee, CoreManualClock, Task<Int, any Error>) {
+        let (levee, clock) = manual()
         let started = CoreSignal()
         let task = Task {
             try await levee.run(enforcingTimeout: true) { () async throws -> Int in
@@ -318,6 +320,11 @@ struct RunTests {
             }
         }
         await started.wait()
+        return (levee, clock, task)
+    }
+
+    @Test func enforcedTimeoutOnAManualClock() async throws {
+        let (levee, clock, task) = await Self.startHourLongEnforcedRun()
         clock.advance(by: .seconds(2))  // past the 1 s SLO timeout
         await #expect(throws: LeveeTimeoutError(timeout: .seconds(1))) { try await task.value }
         #expect(levee.statistics.counters.failures == 1)
@@ -350,16 +357,7 @@ struct RunTests {
     }
 
     @Test func cancellingTheCallerOfAnEnforcedRunIsIgnored() async throws {
-        let (levee, clock) = Self.manual()
-        let started = CoreSignal()
-        let task = Task {
-            try await levee.run(enforcingTimeout: true) { () async throws -> Int in
-                started.fire()
-                try await clock.sleep(for: .seconds(3_600))
-                return 1
-            }
-        }
-        await started.wait()
+        let (levee, clock, task) = await Self.startHourLongEnforcedRun()
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
         #expect(levee.statistics.counters.ignored == 1)

@@ -99,8 +99,7 @@ public struct SemianAdaptiveBreaker: OpenLoopCandidate, Sendable {
         guard advance(to: instant) else { return false }
         if rejectionRate <= 0 { return true }
         if rejectionRate >= 1 { return false }
-        let uniform = Double(generator.next() >> 11) * 0x1p-53
-        return !(uniform < rejectionRate)
+        return !(unitUniform(&generator) < rejectionRate)
     }
 
     public mutating func complete(slot: Int, succeeded: Bool, at instant: Int64) {
