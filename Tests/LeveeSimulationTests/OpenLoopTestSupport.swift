@@ -43,7 +43,7 @@ enum TestSupport {
     }
 
     /// A candidate that admits according to a schedule, for scoring tests.
-    struct Scripted: OpenLoopCandidate {
+    struct Scripted: BenchmarkCandidate {
         /// Admit iff this returns true for the arrival instant.
         var admits: @Sendable (Int64) -> Bool
         /// The state to report for an instant.

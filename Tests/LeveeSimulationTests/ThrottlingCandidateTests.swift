@@ -9,7 +9,7 @@ struct ThrottlingCandidateTests {
     /// Drives `candidate` with `rate` evenly spaced arrivals per second for `seconds`; each admitted
     /// call completes 1 ms later with the outcome `succeeds(indexInSecond, admittedSoFarInSecond)`.
     /// Returns the admitted fraction over the last `tail` seconds.
-    func drive<C: OpenLoopCandidate>(
+    func drive<C: BenchmarkCandidate>(
         _ candidate: inout C, rate: Int, seconds: Int, tail: Int,
         succeeds: (_ arrival: Int, _ admittedInSecond: Int) -> Bool
     ) -> Double {

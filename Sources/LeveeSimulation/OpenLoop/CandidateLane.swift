@@ -37,14 +37,14 @@ struct LaneDriver {
     let process: (UnsafeBufferPointer<OpenLoopEvent>) -> Void
     let finish: () -> LaneOutcome
 
-    init<Candidate: OpenLoopCandidate>(_ lane: Lane<Candidate>) {
+    init<Candidate: BenchmarkCandidate>(_ lane: Lane<Candidate>) {
         let box = LaneBox(lane)
         process = { events in box.lane.process(events) }
         finish = { box.lane.finish() }
     }
 }
 
-private final class LaneBox<Candidate: OpenLoopCandidate> {
+private final class LaneBox<Candidate: BenchmarkCandidate> {
     var lane: Lane<Candidate>
     init(_ lane: Lane<Candidate>) { self.lane = lane }
 }
@@ -86,7 +86,7 @@ final class LaneTables {
 
 /// One candidate's side of a run: its decisions, which requests it admitted, and its counters.
 /// Generic over the candidate, so the per-event loop is specialised for it.
-struct Lane<Candidate: OpenLoopCandidate> {
+struct Lane<Candidate: BenchmarkCandidate> {
     private var candidate: Candidate
     private let tables: LaneTables
     private let descriptor: CandidateDescriptorReference

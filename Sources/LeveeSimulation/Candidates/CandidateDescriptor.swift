@@ -16,7 +16,7 @@ public struct CandidateDescriptor: Sendable, Hashable, CustomStringConvertible {
     let makeLane: @Sendable (LaneContext) -> LaneDriver
 
     /// Describes a candidate built by `make` for each run.
-    public init<Candidate: OpenLoopCandidate>(
+    public init<Candidate: BenchmarkCandidate>(
         identifier: String, displayName: String, summary: String, relativeCost: Double = 1,
         make: @escaping @Sendable (CandidateEnvironment) -> Candidate
     ) {

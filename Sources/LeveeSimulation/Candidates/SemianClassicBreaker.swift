@@ -23,7 +23,7 @@ public import Levee
 ///
 /// Not modelled: `exponential_backoff_error_timeout` (off by default), the bulkhead, and Semian's
 /// per-process state (the benchmark has one breaker seeing all traffic).
-public struct SemianClassicBreaker: OpenLoopCandidate, Sendable {
+public struct SemianClassicBreaker: BenchmarkCandidate, Sendable {
     /// The classic breaker's options, in nanoseconds where they are durations.
     public struct Configuration: Sendable, Hashable {
         /// `error_threshold`: recorded errors within the window that open the circuit (≥ 1).

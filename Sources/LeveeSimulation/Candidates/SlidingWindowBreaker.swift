@@ -23,7 +23,7 @@ public import Levee
 ///   open or half-open (so the half-open verdict is on the probes alone). Calls admitted as probes
 ///   that complete after the breaker closed are recorded in the new closed window.
 /// - Half-open is reported as ``LeveeState/Kind/open``, as the static baselines report it.
-public struct SlidingWindowBreaker: OpenLoopCandidate, Sendable, Hashable {
+public struct SlidingWindowBreaker: BenchmarkCandidate, Sendable, Hashable {
     /// The fixed parameters, named after resilience4j's.
     public struct Configuration: Sendable, Hashable {
         /// `failureRateThreshold`, as a fraction in (0, 1].

@@ -1,7 +1,7 @@
 public import Levee
 
 /// Calibration candidate: admits every call and never leaves ``LeveeState/Kind/closed``.
-public struct AllowAll: OpenLoopCandidate, Sendable, Hashable {
+public struct AllowAll: BenchmarkCandidate, Sendable, Hashable {
     public init() {}
     public var reportedState: LeveeState.Kind { .closed }
     public mutating func admit(slot: Int, at instant: Int64) -> Bool { true }
@@ -9,7 +9,7 @@ public struct AllowAll: OpenLoopCandidate, Sendable, Hashable {
 }
 
 /// Calibration candidate: rejects every call and never leaves ``LeveeState/Kind/open``.
-public struct BlockAll: OpenLoopCandidate, Sendable, Hashable {
+public struct BlockAll: BenchmarkCandidate, Sendable, Hashable {
     public init() {}
     public var reportedState: LeveeState.Kind { .open }
     public mutating func admit(slot: Int, at instant: Int64) -> Bool { false }

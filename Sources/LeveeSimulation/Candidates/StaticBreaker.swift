@@ -12,7 +12,7 @@ public import Levee
 /// - The first arrival after the open timeout moves the breaker to half-open and is itself a
 ///   probe candidate.
 /// - Half-open is reported as ``LeveeState/Kind/open``, even for admitted probes.
-public struct StaticBreaker: OpenLoopCandidate, Sendable, Hashable {
+public struct StaticBreaker: BenchmarkCandidate, Sendable, Hashable {
     /// The fixed parameters of a static breaker.
     public struct Configuration: Sendable, Hashable {
         /// Consecutive failures that open the breaker.

@@ -5,7 +5,7 @@ public import Levee
 /// This is the same value-type state machine the public ``Levee/Levee`` class wraps behind its
 /// lock, so the benchmark measures exactly the decisions a `Levee` instance would make given the
 /// same instants, without the lock or the notification machinery.
-public struct LeveeCandidate: OpenLoopCandidate {
+public struct LeveeCandidate: BenchmarkCandidate {
     private var machine: LeveeStateMachine
     /// The permit of each admitted call, by slot, until its completion.
     private var permits: [Permit?]

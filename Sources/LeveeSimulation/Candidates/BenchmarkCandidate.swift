@@ -1,7 +1,7 @@
 public import Levee
 
-/// An admission policy the open-loop benchmark can drive: a circuit breaker, a limiter, or a
-/// calibration policy.
+/// An admission policy the benchmarks can drive: a circuit breaker, a limiter, or a calibration
+/// policy. The open-loop and the closed-loop benchmark drive the same candidates.
 ///
 /// Candidates are value types driven on simulated time. The benchmark calls
 /// ``admit(slot:at:)`` at every arrival and ``complete(slot:succeeded:at:)`` at the completion of
@@ -10,7 +10,7 @@ public import Levee
 ///
 /// The run loop is generic over the candidate type, so each candidate's calls are specialised and
 /// inlined; there is no dynamic dispatch per event.
-public protocol OpenLoopCandidate: SendableMetatype {
+public protocol BenchmarkCandidate: SendableMetatype {
     /// The state the scoring sees. A breaker with more internal states maps them onto these three
     /// (a half-open breaker reports ``LeveeState/Kind/open``, as the original's baselines did).
     var reportedState: LeveeState.Kind { get }
@@ -30,7 +30,7 @@ public protocol OpenLoopCandidate: SendableMetatype {
     var protocolErrors: Int { get }
 }
 
-extension OpenLoopCandidate {
+extension BenchmarkCandidate {
     public var protocolErrors: Int { 0 }
 }
 

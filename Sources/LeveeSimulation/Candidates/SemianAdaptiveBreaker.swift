@@ -26,7 +26,7 @@ public import Levee
 ///
 /// Reported state: ``LeveeState/Kind/open`` when `r ≥ 1`, ``LeveeState/Kind/throttled`` when
 /// `0 < r < 1`, ``LeveeState/Kind/closed`` when `r = 0`.
-public struct SemianAdaptiveBreaker: OpenLoopCandidate, Sendable {
+public struct SemianAdaptiveBreaker: BenchmarkCandidate, Sendable {
     /// The controller's parameters, with Semian v0.28's defaults.
     public struct Configuration: Sendable, Hashable {
         public var kp = 1.0

@@ -103,7 +103,7 @@ func unitUniform(_ generator: inout Xoshiro256PlusPlus) -> Double {
 ///   capped by capacity). Against a backend whose per-call success probability `s` does not depend
 ///   on load and `K · s < 1`, counting locally rejected calls as requests ratchets the probability
 ///   towards 1, because rejecting more does not raise the accepts.
-public struct SREAdaptiveThrottle: OpenLoopCandidate, Sendable, Hashable {
+public struct SREAdaptiveThrottle: BenchmarkCandidate, Sendable, Hashable {
     /// The fixed parameters.
     public struct Configuration: Sendable, Hashable {
         /// The multiplier on accepts (the book suggests 2; lower throttles more aggressively).
@@ -189,7 +189,7 @@ public struct SREAdaptiveThrottle: OpenLoopCandidate, Sendable, Hashable {
 ///   ``LeveeState/Kind/throttled`` while the probability is above zero, ``LeveeState/Kind/closed``
 ///   otherwise.
 /// - Envoy keeps this state per worker thread; this is one instance, as a single worker would.
-public struct EnvoyAdmissionControl: OpenLoopCandidate, Sendable, Hashable {
+public struct EnvoyAdmissionControl: BenchmarkCandidate, Sendable, Hashable {
     /// The fixed parameters, named after Envoy's.
     public struct Configuration: Sendable, Hashable {
         /// `sr_threshold`: the success rate below which rejection starts, in (0, 1].
