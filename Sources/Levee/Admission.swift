@@ -11,8 +11,9 @@ public enum Outcome: Sendable, Hashable, CaseIterable {
 
 /// Proof that a call was admitted. Hand it back exactly once to ``Levee/release(_:outcome:at:)``.
 ///
-/// A permit is a small copyable value. Releasing it twice, or releasing a permit issued before a
-/// ``Levee/restore(from:at:)-(LeveeSnapshot,_)``, is harmless: the second release is recognised and ignored.
+/// A permit is a small copyable value. Releasing it twice, releasing a permit issued before a
+/// ``Levee/restore(from:at:)-(LeveeSnapshot,_)``, or handing it to another `Levee` instance is
+/// harmless: such a release is recognised, counted as stale and ignored.
 public struct Permit: Sendable, Hashable {
     /// The instant of admission, in nanoseconds on the caller's time line.
     public let acquiredAt: Int64
@@ -26,6 +27,8 @@ public struct Permit: Sendable, Hashable {
     let generation: UInt32
     /// The restore epoch the permit belongs to; permits from an older epoch are ignored.
     let epoch: UInt32
+    /// The permit table that issued it; permits from another instance are ignored.
+    let owner: UInt32
 }
 
 /// The answer to ``Levee/acquire(at:)``.

@@ -50,10 +50,11 @@ public final class Levee: Sendable {
     /// Reports how an admitted call ended, at `instant`. The call's duration is
     /// `instant - permit.acquiredAt`.
     ///
-    /// Releasing the same permit twice, or a permit from before ``restore(from:at:)-(LeveeSnapshot,_)``, does nothing.
-    /// - Throws: ``LeveeError/timeWentBackwards(instant:latest:)`` (nothing changes), or
-    ///   ``LeveeError/releasedBeforeAcquired(acquiredAt:releasedAt:)`` (the permit is released,
-    ///   the sample dropped).
+    /// Releasing the same permit twice, a permit from before ``restore(from:at:)-(LeveeSnapshot,_)``,
+    /// or a permit another instance issued does nothing (it is counted as a stale release).
+    /// - Throws: ``LeveeError/timeWentBackwards(instant:latest:)`` or
+    ///   ``LeveeError/releasedBeforeAcquired(acquiredAt:releasedAt:)``; in both cases nothing
+    ///   changes and the permit stays outstanding.
     public func release(_ permit: Permit, outcome: Outcome, at instant: Int64) throws(LeveeError) {
         let change = try machine.withLock { (machine) throws(LeveeError) in
             try machine.release(permit, outcome: outcome, at: instant)

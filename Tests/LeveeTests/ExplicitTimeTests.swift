@@ -219,25 +219,44 @@ let coreSecond: Int64 = 1_000_000_000
 
     /// A release dated before its own acquisition cannot be produced with a permit from the same
     /// Levee and a non-decreasing time line, so the test forges the permit's acquisition instant.
-    @Test func releaseBeforeAcquisitionReleasesThePermitAndDropsTheSample() throws {
+    @Test func releaseBeforeAcquisitionIsRefusedAndChangesNothing() throws {
         let levee = Levee(slo: slo99)
         let real = try #require(try levee.acquire(at: 0).permit)
         _ = try #require(try levee.acquire(at: 10).permit)
         let forged = Permit(acquiredAt: 1_000, isProbe: false, wouldHaveBeenRejected: nil,
-                            slot: real.slot, generation: real.generation, epoch: real.epoch)
+                            slot: real.slot, generation: real.generation, epoch: real.epoch, owner: real.owner)
         #expect(throws: LeveeError.releasedBeforeAcquired(acquiredAt: 1_000, releasedAt: 20)) {
             try levee.release(forged, outcome: .success, at: 20)
         }
         let statistics = levee.statistics
-        #expect(statistics.inFlight == 1)  // the permit IS released
-        #expect(statistics.counters.successes == 0)  // the sample is dropped
-        #expect(statistics.counters.failures == 0)
-        #expect(statistics.counters.ignored == 1)
+        #expect(statistics.inFlight == 2)  // nothing was released
+        #expect(statistics.counters.successes == 0)
+        #expect(statistics.counters.ignored == 0)
         #expect(statistics.sampleCount == 0)
-        // Its slot is free: releasing the genuine permit now is a stale release.
+        // The genuine permit still holds its slot and releases normally.
         try levee.release(real, outcome: .success, at: 30)
-        #expect(levee.statistics.counters.staleReleases == 1)
+        #expect(levee.statistics.counters.staleReleases == 0)
+        #expect(levee.statistics.counters.successes == 1)
         #expect(levee.statistics.inFlight == 1)
+    }
+
+    @Test func aPermitFromAnotherInstanceIsIgnored() throws {
+        let first = Levee(slo: slo99)
+        let second = Levee(slo: slo99)
+        let foreign = try #require(try first.acquire(at: 0).permit)
+        let own = try #require(try second.acquire(at: 0).permit)
+        // Both permits hold slot 0, generation 1 of their own tables; only the owner tells them apart.
+        try second.release(foreign, outcome: .failure, at: 5)
+        #expect(second.statistics.inFlight == 1)
+        #expect(second.statistics.counters.staleReleases == 1)
+        #expect(second.statistics.counters.failures == 0)
+        try second.release(own, outcome: .success, at: 6)
+        #expect(second.statistics.inFlight == 0)
+        #expect(second.statistics.counters.successes == 1)
+        // The first instance still counts its permit as in flight until it comes home.
+        #expect(first.statistics.inFlight == 1)
+        try first.release(foreign, outcome: .success, at: 7)
+        #expect(first.statistics.inFlight == 0)
     }
 
     @Test func doubleReleaseIsHarmlessAndCountedAsStale() throws {

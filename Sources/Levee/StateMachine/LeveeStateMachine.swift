@@ -93,7 +93,7 @@ package struct LeveeStateMachine {
         counters.admitted += 1
         if isProbe { counters.probes += 1 }
         let permit = Permit(acquiredAt: instant, isProbe: isProbe, wouldHaveBeenRejected: reason,
-                            slot: slot, generation: generation, epoch: permits.epoch)
+                            slot: slot, generation: generation, epoch: permits.epoch, owner: permits.owner)
         return (.admitted(permit), takeChange())
     }
 
@@ -106,14 +106,17 @@ package struct LeveeStateMachine {
     package mutating func release(_ permit: Permit, outcome: Outcome, at instant: Int64, clampToLatest: Bool) throws(LeveeError) -> StateChange? {
         let instant = clampToLatest ? max(instant, latest) : instant
         try advance(to: instant)
-        guard permits.free(slot: permit.slot, generation: permit.generation, epoch: permit.epoch) else {
+        guard permits.isOutstanding(slot: permit.slot, generation: permit.generation,
+                                    epoch: permit.epoch, owner: permit.owner) else {
             counters.staleReleases += 1
             return takeChange()
         }
+        // Refused before the slot is freed, so a bad instant loses nothing: the permit stays
+        // outstanding and can still be released correctly.
         guard instant >= permit.acquiredAt else {
-            counters.ignored += 1
             throw .releasedBeforeAcquired(acquiredAt: permit.acquiredAt, releasedAt: instant)
         }
+        permits.free(slot: permit.slot)
         traffic.completions += 1
         let failed: Bool
         switch outcome {

@@ -1,11 +1,18 @@
+import Synchronization
+
 /// A fixed table of in-flight permits that makes releases idempotent.
 ///
-/// Each admitted call takes a slot from a free list; its permit remembers the slot and the
-/// slot's generation. A release frees the slot only if the generation still matches, so a second
-/// release of the same permit (or a permit from an earlier epoch) is recognised and ignored.
+/// Each admitted call takes a slot from a free list; its permit remembers the slot, the slot's
+/// generation and the table's owner. A release frees the slot only if all of them still match, so
+/// a second release of the same permit, a permit from an earlier epoch, or a permit another
+/// instance issued is recognised and ignored.
 /// Memory: 8 bytes per slot, allocated once: per slot one word packs the generation (low 31 bits),
 /// an "occupied" flag (bit 31) and the next free slot (high 32 bits).
 struct PermitTable {
+    /// Identifies the table among every table of the process, so a permit handed to the wrong
+    /// instance is told apart from its own. Copies of a state machine share it; they are the same
+    /// controller at different moments.
+    let owner: UInt32
     private var slots: [UInt64]
     private var freeHead: UInt32
     private(set) var inFlight: Int = 0
@@ -22,7 +29,11 @@ struct PermitTable {
             UInt64(index + 1 < capacity ? UInt32(index + 1) : Self.end) << 32
         }
         freeHead = 0
+        owner = Self.nextOwner.add(1, ordering: .relaxed).newValue
     }
+
+    /// Owner identities handed out so far; only uniqueness matters, never the value.
+    private static let nextOwner = Atomic<UInt32>(0)
 
     var capacity: Int { slots.count }
     var isFull: Bool { freeHead == Self.end }
@@ -40,16 +51,22 @@ struct PermitTable {
         return (slot, generation)
     }
 
-    /// Frees the slot of a permit. Returns `false` if the permit was already released or is stale.
+    /// Whether the permit still holds its slot here: issued by this table, in the current epoch,
+    /// and not released yet.
     @inline(__always)
-    mutating func free(slot: UInt32, generation: UInt32, epoch permitEpoch: UInt32) -> Bool {
+    func isOutstanding(slot: UInt32, generation: UInt32, epoch permitEpoch: UInt32, owner permitOwner: UInt32) -> Bool {
         let index = Int(slot)
-        guard permitEpoch == epoch, index < slots.count,
-              slots[index] == UInt64(generation) | Self.occupied else { return false }
-        slots[index] = UInt64(generation) | (UInt64(freeHead) << 32)
+        return permitOwner == owner && permitEpoch == epoch && index < slots.count
+            && slots[index] == UInt64(generation) | Self.occupied
+    }
+
+    /// Frees the slot of a permit the caller has checked with ``isOutstanding(slot:generation:epoch:owner:)``.
+    @inline(__always)
+    mutating func free(slot: UInt32) {
+        let index = Int(slot)
+        slots[index] = (slots[index] & Self.generationMask) | (UInt64(freeHead) << 32)
         freeHead = slot
         inFlight -= 1
-        return true
     }
 
     /// Forgets every outstanding permit (used by restore): their releases become no-ops.
