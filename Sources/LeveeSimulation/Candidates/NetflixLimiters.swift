@@ -298,7 +298,7 @@ public struct AIMDLimit: LimitAlgorithm, Sendable, Hashable {
 ///   open loop only says "failed", so ``FailureReport`` picks one; the built-in descriptors use
 ///   ``FailureReport/dropped`` (see `docs/baselines.md`).
 /// - Reported state: ``LeveeState/Kind/throttled`` while a call was rejected within the last
-///   ``rejectionHoldNanoseconds`` (1 s), ``LeveeState/Kind/closed`` otherwise. A limiter never
+///   second, ``LeveeState/Kind/closed`` otherwise. A limiter never
 ///   rejects everything, so it is never ``LeveeState/Kind/open``; the hold keeps the reported
 ///   state from flipping on every arrival while the limiter sits at its limit.
 public struct ConcurrencyLimitCandidate<Algorithm: LimitAlgorithm>: BenchmarkCandidate, Sendable {
@@ -310,9 +310,6 @@ public struct ConcurrencyLimitCandidate<Algorithm: LimitAlgorithm>: BenchmarkCan
         case ignored
     }
 
-    /// How long a rejection keeps the reported state at throttled.
-    public static var rejectionHoldNanoseconds: Int64 { 1_000_000_000 }
-
     public private(set) var algorithm: Algorithm
     public let failureReport: FailureReport
     public private(set) var inFlight = 0
@@ -323,7 +320,7 @@ public struct ConcurrencyLimitCandidate<Algorithm: LimitAlgorithm>: BenchmarkCan
     /// In-flight count at admission (itself included) of each slot's call.
     private var inFlightAtStart: [Int32]
     private var lastInstant: Int64 = .min
-    private var lastRejectionAt: Int64 = .min
+    private var rejectionHold = RejectionHold()
 
     public init(algorithm: Algorithm, failureReport: FailureReport = .dropped, slotCapacity: Int) {
         self.algorithm = algorithm
@@ -335,10 +332,7 @@ public struct ConcurrencyLimitCandidate<Algorithm: LimitAlgorithm>: BenchmarkCan
     /// The limit currently enforced.
     public var limit: Int { algorithm.limit }
 
-    public var reportedState: LeveeState.Kind {
-        guard lastRejectionAt != .min else { return .closed }
-        return lastInstant - lastRejectionAt < Self.rejectionHoldNanoseconds ? .throttled : .closed
-    }
+    public var reportedState: LeveeState.Kind { rejectionHold.state(at: lastInstant) }
 
     public mutating func admit(slot: Int, at instant: Int64) -> Bool {
         guard instant >= lastInstant, slot >= 0, slot < startedAt.count, startedAt[slot] == .min else {
@@ -348,7 +342,7 @@ public struct ConcurrencyLimitCandidate<Algorithm: LimitAlgorithm>: BenchmarkCan
         lastInstant = instant
         if inFlight >= algorithm.limit {
             rejected += 1
-            lastRejectionAt = instant
+            rejectionHold.rejected(at: instant)
             return false
         }
         inFlight += 1

@@ -80,7 +80,7 @@ public struct SemianUngatedPingBreaker: BenchmarkCandidate, Sendable {
     public private(set) var businessAdmitted = 0
     public private(set) var protocolErrors = 0
 
-    private var nextTickSecond: Int64 = 0
+    private var ticker = SecondTicker(maximumCatchUp: SemianUngatedPingBreaker.maximumCatchUpTicks)
     private var nextPingAt: Int64 = .min
     /// Business completions: successes (first), errors (second).
     private var business: SecondBuckets
@@ -90,7 +90,6 @@ public struct SemianUngatedPingBreaker: BenchmarkCandidate, Sendable {
     /// Whether each slot's call is a ping.
     private var isPing: [Bool]
     private var generator = Xoshiro256PlusPlus(seed: SemianUngatedPingBreaker.randomSeed)
-    private var lastInstant: Int64 = .min
 
     public init(configuration: Configuration = .takeOne, slotCapacity: Int) {
         precondition(configuration.windowSeconds >= 1, "the window needs at least one second")
@@ -151,25 +150,11 @@ public struct SemianUngatedPingBreaker: BenchmarkCandidate, Sendable {
 
     /// Rejects time going backwards, then runs the ticks due at or before `instant`.
     private mutating func advance(to instant: Int64) -> Bool {
-        if instant < lastInstant {
+        guard let due = ticker.advance(to: instant) else {
             protocolErrors += 1
             return false
         }
-        if lastInstant == .min {
-            nextTickSecond = SecondBuckets.secondOf(instant) + 1
-        }
-        lastInstant = instant
-        let currentSecond = SecondBuckets.secondOf(instant)
-        var run = 0
-        while nextTickSecond <= currentSecond {
-            if run == Self.maximumCatchUpTicks {
-                nextTickSecond = currentSecond + 1
-                break
-            }
-            tick(second: nextTickSecond)
-            nextTickSecond += 1
-            run += 1
-        }
+        for second in due { tick(second: second) }
         return true
     }
 

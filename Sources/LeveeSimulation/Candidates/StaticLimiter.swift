@@ -64,7 +64,7 @@ public struct StaticLimiter: BenchmarkCandidate, Sendable, Hashable {
     private let capacityUnits: Int64
     private var refilledAt: Int64 = .min
     private var lastInstant: Int64 = .min
-    private var lastRejectionAt: Int64 = .min
+    private var rejectionHold = RejectionHold()
     /// Whether each slot holds an admitted call.
     private var occupied: [Bool]
 
@@ -78,10 +78,7 @@ public struct StaticLimiter: BenchmarkCandidate, Sendable, Hashable {
     /// Whole tokens in the bucket as of the latest event.
     public var tokens: Int { Int(units / Self.unitsPerToken) }
 
-    public var reportedState: LeveeState.Kind {
-        guard lastRejectionAt != .min else { return .closed }
-        return lastInstant - lastRejectionAt < 1_000_000_000 ? .throttled : .closed
-    }
+    public var reportedState: LeveeState.Kind { rejectionHold.state(at: lastInstant) }
 
     public mutating func admit(slot: Int, at instant: Int64) -> Bool {
         guard instant >= lastInstant, slot >= 0, slot < occupied.count, !occupied[slot] else {
@@ -92,7 +89,7 @@ public struct StaticLimiter: BenchmarkCandidate, Sendable, Hashable {
         refill(to: instant)
         guard inFlight < configuration.maxInFlight, units >= Self.unitsPerToken else {
             rejected += 1
-            lastRejectionAt = instant
+            rejectionHold.rejected(at: instant)
             return false
         }
         units -= Self.unitsPerToken
