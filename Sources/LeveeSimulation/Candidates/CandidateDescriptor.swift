@@ -72,6 +72,7 @@ extension CandidateDescriptor {
         .levee, .staticPeak, .staticBAU,
         .semianClassic, .semianClassicDerived, .semianAdaptive,
         .sreThrottle, .envoyAdmission, .resilience4j,
+        .gradient2, .vegas, .aimd, .staticLimiter, .semianAdaptiveUngated,
         .allowAll, .blockAll,
     ]
 

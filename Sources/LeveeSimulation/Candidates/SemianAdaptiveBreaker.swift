@@ -75,12 +75,11 @@ public struct SemianAdaptiveBreaker: BenchmarkCandidate, Sendable {
     public private(set) var ticks = 0
     public private(set) var protocolErrors = 0
 
-    /// The next tick is due at second `nextTickSecond` (tick k covers seconds k−10 … k−1).
-    private var nextTickSecond: Int64 = 0
+    /// Tick k runs at the start of second k and covers seconds k−10 … k−1.
+    private var ticker = SecondTicker(maximumCatchUp: SemianAdaptiveBreaker.maximumCatchUpTicks)
     /// Completions per second (successes, errors), keyed by completion instant.
     private var window: SecondBuckets
     private var generator = Xoshiro256PlusPlus(seed: SemianAdaptiveBreaker.randomSeed)
-    private var lastInstant: Int64 = .min
 
     public init(configuration: Configuration = .semian) {
         precondition(configuration.windowSeconds >= 1)
@@ -110,26 +109,11 @@ public struct SemianAdaptiveBreaker: BenchmarkCandidate, Sendable {
 
     /// Rejects time going backwards, then runs the ticks due at or before `instant`.
     private mutating func advance(to instant: Int64) -> Bool {
-        if instant < lastInstant {
+        guard let due = ticker.advance(to: instant) else {
             protocolErrors += 1
             return false
         }
-        if lastInstant == .min {
-            // The first tick is the first whole second after the first event.
-            nextTickSecond = SecondBuckets.secondOf(instant) + 1
-        }
-        lastInstant = instant
-        let currentSecond = SecondBuckets.secondOf(instant)
-        var run = 0
-        while nextTickSecond <= currentSecond {
-            if run == Self.maximumCatchUpTicks {
-                nextTickSecond = currentSecond + 1
-                break
-            }
-            tick(second: nextTickSecond)
-            nextTickSecond += 1
-            run += 1
-        }
+        for second in due { tick(second: second) }
         return true
     }
 

@@ -72,6 +72,48 @@ struct SecondBuckets: Sendable, Hashable {
     }
 }
 
+/// Lazy once-a-second ticks on simulated time: the first event at or after each whole second runs
+/// the ticks due up to it, in order. The first tick is the first whole second after the first
+/// event. After a silence longer than `maximumCatchUp` ticks the rest are skipped.
+struct SecondTicker: Sendable, Hashable {
+    let maximumCatchUp: Int
+    private(set) var lastInstant: Int64 = .min
+    private var nextTickSecond: Int64 = 0
+
+    init(maximumCatchUp: Int) {
+        precondition(maximumCatchUp >= 1, "the ticker must catch up at least one tick")
+        self.maximumCatchUp = maximumCatchUp
+    }
+
+    /// Accepts `instant` and returns the seconds whose ticks are now due (often none), or nil
+    /// when time went backwards (the instant is then ignored).
+    mutating func advance(to instant: Int64) -> Range<Int64>? {
+        if instant < lastInstant { return nil }
+        let currentSecond = SecondBuckets.secondOf(instant)
+        if lastInstant == .min { nextTickSecond = currentSecond + 1 }
+        lastInstant = instant
+        guard nextTickSecond <= currentSecond else { return nextTickSecond..<nextTickSecond }
+        let due = nextTickSecond..<min(currentSecond + 1, nextTickSecond + Int64(maximumCatchUp))
+        nextTickSecond = currentSecond + 1
+        return due
+    }
+}
+
+/// When a limiter last rejected, to report ``LeveeState/Kind/throttled`` for a hold period
+/// afterwards instead of flipping the state on every arrival while it sits at its limit.
+struct RejectionHold: Sendable, Hashable {
+    static let holdNanoseconds: Int64 = 1_000_000_000
+    private var lastRejectionAt: Int64 = .min
+
+    mutating func rejected(at instant: Int64) { lastRejectionAt = instant }
+
+    /// The state to report when the latest event happened at `latestInstant`.
+    func state(at latestInstant: Int64) -> LeveeState.Kind {
+        guard lastRejectionAt != .min else { return .closed }
+        return latestInstant - lastRejectionAt < Self.holdNanoseconds ? .throttled : .closed
+    }
+}
+
 /// A uniform double in [0, 1) from the top 53 bits of the generator.
 @inline(__always)
 func unitUniform(_ generator: inout Xoshiro256PlusPlus) -> Double {
