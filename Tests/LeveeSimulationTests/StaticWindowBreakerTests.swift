@@ -124,6 +124,9 @@ struct StaticWindowBreakerTests {
         let list = try CandidateDescriptor.parseList("levee, \(spec) ,static-peak,\(spec)")
         #expect(list.map(\.identifier) == ["levee", spec, "static-peak"])
         #expect(list[1].displayName == "Static(t=5,w=10s,o=30s,p=3)")
+        let hindsight = try CandidateDescriptor.parseList("static-hindsight")[0]
+        #expect(hindsight.displayName == "Static-Hindsight")
+        #expect(CandidateDescriptor.builtIn.contains(hindsight))
         #expect(throws: OpenLoopError.self) { try CandidateDescriptor.parseList("levee,static(threshold=5") }
         #expect(throws: OpenLoopError.self) { try CandidateDescriptor.parseList("levee)") }
     }

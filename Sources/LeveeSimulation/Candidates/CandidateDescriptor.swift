@@ -69,7 +69,7 @@ extension CandidateDescriptor {
 
     /// Every candidate the harness knows, in the order tables list them before sorting.
     public static let builtIn: [CandidateDescriptor] = [
-        .levee, .staticPeak, .staticBAU,
+        .levee, .staticPeak, .staticBAU, .staticHindsight,
         .semianClassic, .semianClassicDerived, .semianAdaptive,
         .sreThrottle, .envoyAdmission, .resilience4j,
         .allowAll, .blockAll,
