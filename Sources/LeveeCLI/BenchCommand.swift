@@ -30,6 +30,7 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp(
         "Comma-separated candidates, or 'all': \(CandidateDescriptor.builtIn.map(\.identifier).joined(separator: ", ")).",
+        discussion: "A static breaker of any configuration is named by its spec, \(StaticWindowBreaker.Configuration.specSyntax), e.g. static(threshold=5,window=10s,open=30s,probes=3); 'levee tune' prints the best one for a scenario.",
         valueName: "list"))
     var candidates: String = "all"
 

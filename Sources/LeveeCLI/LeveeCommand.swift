@@ -6,7 +6,7 @@ struct LeveeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "levee",
         abstract: "Levee: benchmarks and tools for the SLO-only circuit breaker.",
-        subcommands: [BenchCommand.self, LoadgenCommand.self, EquationCommand.self])
+        subcommands: [BenchCommand.self, TuneCommand.self, LoadgenCommand.self, EquationCommand.self])
 
     /// The exit status for usage errors: bad flags, bad values, unreadable or malformed scenarios.
     static let usageErrorStatus: Int32 = 2

@@ -13,14 +13,14 @@
 ///   and snaps back when they fail (a sequential probability ratio test that is also the ramp).
 ///   A dependency that probes show to be over budget but no longer down returns to proportional
 ///   shedding.
-struct ErrorPolicy: Hashable, Sendable {
+package struct ErrorPolicy: Hashable, Sendable {
     /// `ln(10⁸)`: the evidence, in nats, needed to declare the SLO violated.
     static let detectionThreshold = 18.420680743952367
     /// Normal quantile of the confidence interval reported in statistics (95 %).
     static let reportingZ = 1.959963984540054
     /// Probes admitted while open, as a fraction of the healthy arrival rate, at the start of an
     /// outage. Above the healthy rate (a retry storm) the extra calls are not probed more.
-    static let baseProbeFraction = 0.02
+    package static let baseProbeFraction = 0.02
     /// `ln(10⁴)`: evidence needed to close again. Admission reaches its ceiling
     /// (``maximumOpenAdmission``) earlier; the rest is confirmed at nearly full traffic, which
     /// takes milliseconds when the dependency is healthy and keeps a dependency sitting at the
@@ -31,7 +31,7 @@ struct ErrorPolicy: Hashable, Sendable {
     /// something, and closing waits for the full evidence.
     static let maximumOpenAdmission = 1 - 0.02
     /// The probe fraction decays as `1/√(1 + age/backoff)`: halved after 30 min, a tenth after 16 hours.
-    static let probeBackoffSeconds = 600.0
+    package static let probeBackoffSeconds = 600.0
 
     let budget: Double
     let downRate: Double
@@ -39,14 +39,14 @@ struct ErrorPolicy: Hashable, Sendable {
     let successEvidence: Double
     let failureEvidence: Double
     /// At least one probe per this interval (before back-off) however little traffic is offered.
-    let probeFloorNanoseconds: Double
+    package let probeFloorNanoseconds: Double
     /// Admission grows as `e^(rampGain · evidence)`. At tight SLOs a success carries little
     /// evidence (0.015 nats at 99 %), so the gain keeps the ramp at one doubling per 8 successes or faster
     /// whatever the SLO; a failure still sends admission back to the floor. Closing the circuit
     /// still needs the full evidence, gathered at full traffic.
     let rampGain: Double
 
-    init(slo: SLO) {
+    package init(slo: SLO) {
         budget = slo.errorBudget
         downRate = budget + min(budget, (1 - budget) / 2)
         healthyRate = budget / 2
@@ -68,7 +68,7 @@ struct ErrorPolicy: Hashable, Sendable {
         rate > budget && samples * Divergence.bernoulliKL(rate, budget) > Self.detectionThreshold
     }
 
-    func backoff(age: Int64) -> Double {
+    package func backoff(age: Int64) -> Double {
         (1 + max(Double(age), 0) / (Self.probeBackoffSeconds * 1e9)).squareRoot()
     }
 

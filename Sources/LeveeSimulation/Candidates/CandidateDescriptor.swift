@@ -69,7 +69,7 @@ extension CandidateDescriptor {
 
     /// Every candidate the harness knows, in the order tables list them before sorting.
     public static let builtIn: [CandidateDescriptor] = [
-        .levee, .staticPeak, .staticBAU,
+        .levee, .staticPeak, .staticBAU, .staticHindsight,
         .semianClassic, .semianClassicDerived, .semianAdaptive,
         .sreThrottle, .envoyAdmission, .resilience4j,
         .gradient2, .vegas, .aimd, .staticLimiter, .semianAdaptiveUngated,
@@ -82,20 +82,61 @@ extension CandidateDescriptor {
         return builtIn.first { $0.identifier == wanted || $0.displayName.lowercased() == wanted }
     }
 
-    /// Parses a comma-separated list of identifiers, or `all`.
-    /// - Throws: ``OpenLoopError/unknownCandidate(_:known:)`` naming the first unknown entry.
+    /// Parses a comma-separated list of identifiers and `static(…)` specs, or `all`.
+    ///
+    /// A spec such as `static(threshold=5,window=10s,open=30s,probes=3)` names a
+    /// ``StaticWindowBreaker`` configuration (commas inside the parentheses do not separate entries).
+    /// - Throws: ``OpenLoopError/unknownCandidate(_:known:)`` naming the first unknown entry, or
+    ///   ``OpenLoopError/invalidCandidateSpec(_:reason:)`` for a malformed spec.
     public static func parseList(_ list: String) throws(OpenLoopError) -> [CandidateDescriptor] {
-        let names = list.split(separator: ",").map { $0.trimmedOfBlanks() }.filter { !$0.isEmpty }
+        let names = try splitList(list).map { $0.trimmedOfBlanks() }.filter { !$0.isEmpty }
         if names.count == 1, names[0].lowercased() == "all" { return builtIn }
         guard !names.isEmpty else { throw .noCandidates }
         var result: [CandidateDescriptor] = []
         for name in names {
-            guard let descriptor = named(name) else {
-                throw .unknownCandidate(name, known: builtIn.map(\.identifier))
-            }
+            let descriptor = try resolve(name)
             if !result.contains(descriptor) { result.append(descriptor) }
         }
         return result
+    }
+
+    /// A built-in name or a `static(…)` spec.
+    public static func resolve(_ name: String) throws(OpenLoopError) -> CandidateDescriptor {
+        if name.lowercased().hasPrefix("static(") {
+            do {
+                return .staticWindow(try StaticWindowBreaker.Configuration(spec: name))
+            } catch {
+                throw .invalidCandidateSpec(name, reason: error.description)
+            }
+        }
+        guard let descriptor = named(name) else {
+            throw .unknownCandidate(name, known: builtIn.map(\.identifier))
+        }
+        return descriptor
+    }
+
+    /// Splits at the commas outside parentheses.
+    private static func splitList(_ list: String) throws(OpenLoopError) -> [Substring] {
+        var parts: [Substring] = []
+        var depth = 0
+        var start = list.startIndex
+        for index in list.indices {
+            switch list[index] {
+            case "(":
+                depth += 1
+            case ")":
+                depth -= 1
+                guard depth >= 0 else { throw .invalidCandidateSpec(list, reason: "unbalanced ')'") }
+            case "," where depth == 0:
+                parts.append(list[start..<index])
+                start = list.index(after: index)
+            default:
+                break
+            }
+        }
+        guard depth == 0 else { throw .invalidCandidateSpec(list, reason: "unbalanced '('") }
+        parts.append(list[start...])
+        return parts
     }
 }
 

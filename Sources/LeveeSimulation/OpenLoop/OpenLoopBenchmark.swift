@@ -4,6 +4,8 @@ public import Levee
 public enum OpenLoopError: Error, Sendable, Hashable, CustomStringConvertible {
     case noCandidates
     case unknownCandidate(String, known: [String])
+    /// A `static(…)` candidate spec that cannot be read.
+    case invalidCandidateSpec(String, reason: String)
     case noSeeds
     /// More requests were in flight than the fixed per-request tables hold.
     case inFlightOverrun(capacity: Int, requestID: Int64, time: Int64)
@@ -18,7 +20,9 @@ public enum OpenLoopError: Error, Sendable, Hashable, CustomStringConvertible {
         case .noCandidates:
             "no candidate given"
         case .unknownCandidate(let name, let known):
-            "unknown candidate '\(name)'; known candidates: \(known.joined(separator: ", ")), or all"
+            "unknown candidate '\(name)'; known candidates: \(known.joined(separator: ", ")), or all, or \(StaticWindowBreaker.Configuration.specSyntax)"
+        case .invalidCandidateSpec(let spec, let reason):
+            "invalid candidate spec '\(spec)': \(reason)"
         case .noSeeds:
             "no seed given: at least one seed is needed"
         case .inFlightOverrun(let capacity, let requestID, let time):
