@@ -1,0 +1,89 @@
+import Foundation
+
+/// The purposes of the runner's own common-random-number draws (the backend has its own).
+enum ClientDrawPurpose: UInt64 {
+    /// The gap after an exogenous arrival, keyed by the arrival's index.
+    case arrivalGap = 0xA441_7A1C
+    /// A retry's back-off jitter, keyed by the attempt's request identity.
+    case retryJitter = 0x7E7B_1C3D
+}
+
+extension CommonRandom {
+    /// A uniform draw in [0, 1) for the runner, from (seed, key, purpose) alone.
+    @inline(__always)
+    static func clientUnit(seed: UInt64, key: UInt64, purpose: ClientDrawPurpose) -> Double {
+        unit(seed: seed, id: key, purpose: purpose.rawValue)
+    }
+}
+
+/// The exogenous demand: Poisson arrivals at each phase's RPM, whatever the candidates do.
+///
+/// Phases switch as in the original's dispatcher (and the load generator): when the pending
+/// arrival is at least one phase duration past the phase's actual start, the next phase
+/// starts at that arrival, so each boundary drifts by one overshoot. Each gap is an
+/// exponential variate drawn from common random numbers keyed by the arrival's index, so the
+/// sequence depends on the seed and the scenario only.
+struct ExogenousDemand {
+    private struct Plan {
+        var durationNanoseconds: Int64
+        /// `60·10⁹ / rpm`; infinite for an idle phase.
+        var meanGapNanoseconds: Double
+        var isIdle: Bool
+    }
+
+    private let plans: [Plan]
+    private let seed: UInt64
+    private var phaseIndex = 0
+    private var phaseStart: Int64 = 0
+    /// The arrival after the pending one (before the phase check).
+    private var following: Int64 = 0
+    /// The pending arrival's time; `Int64.max` when the scenario is over.
+    private(set) var nextTime: Int64 = .max
+    /// The pending arrival's index (0-based).
+    private(set) var nextIndex: UInt64 = 0
+
+    init(scenario: Scenario, seed: UInt64) {
+        plans = scenario.phases.map { phase in
+            Plan(durationNanoseconds: phase.durationNanoseconds, meanGapNanoseconds: 60e9 / Double(phase.rpm), isIdle: phase.rpm == 0)
+        }
+        self.seed = seed
+        nextIndex = 0
+        prepare(index: 0)
+    }
+
+    /// Consumes the pending arrival and prepares the next one.
+    @inline(__always)
+    mutating func take() {
+        prepare(index: nextIndex &+ 1)
+    }
+
+    @inline(__always)
+    private mutating func prepare(index: UInt64) {
+        var plan = plans[phaseIndex]
+        if following &- phaseStart >= plan.durationNanoseconds || plan.isIdle {
+            guard advancePhase() else {
+                nextTime = .max
+                return
+            }
+            plan = plans[phaseIndex]
+        }
+        nextTime = following
+        nextIndex = index
+        let unit = CommonRandom.clientUnit(seed: seed, key: index, purpose: .arrivalGap)
+        following &+= Int64(-log1p(-unit) * plan.meanGapNanoseconds)
+    }
+
+    /// Moves to the phase the pending arrival belongs to; `false` when the scenario is over.
+    @inline(never)
+    private mutating func advancePhase() -> Bool {
+        while true {
+            let plan = plans[phaseIndex]
+            if plan.isIdle { following = max(following, phaseStart &+ plan.durationNanoseconds) }
+            guard following &- phaseStart >= plan.durationNanoseconds else { return true }
+            guard phaseIndex + 1 < plans.count else { return false }
+            phaseIndex += 1
+            phaseStart = following
+            if !plans[phaseIndex].isIdle { return true }
+        }
+    }
+}
