@@ -291,8 +291,8 @@ struct ClosedLoopSimulation<Candidate: BenchmarkCandidate> {
             return
         }
         let next = attempt + 1
-        let unit = CommonRandom.clientUnit(seed: seed, key: Self.requestID(arrivalIndex: arrivalIndex, attempt: next),
-                                           purpose: .retryJitter)
+        let unit = CommonRandom.uniform(seed: seed, id: Self.requestID(arrivalIndex: arrivalIndex, attempt: next),
+                                       purpose: .retryJitter)
         let delay = policy.delay(beforeAttempt: Int(next), unit: unit)
         retryTimers.push(RetryTimer(time: time &+ delay, arrivalIndex: arrivalIndex, arrivalTime: arrivalTime, attempt: next))
     }

@@ -1,19 +1,10 @@
 import Foundation
 
-/// The purposes of the runner's own common-random-number draws (the backend has its own).
-enum ClientDrawPurpose: UInt64 {
-    /// The gap after an exogenous arrival, keyed by the arrival's index.
-    case arrivalGap = 0xA441_7A1C
-    /// A retry's back-off jitter, keyed by the attempt's request identity.
-    case retryJitter = 0x7E7B_1C3D
-}
-
-extension CommonRandom {
-    /// A uniform draw in [0, 1) for the runner, from (seed, key, purpose) alone.
-    @inline(__always)
-    static func clientUnit(seed: UInt64, key: UInt64, purpose: ClientDrawPurpose) -> Double {
-        unit(seed: seed, id: key, purpose: purpose.rawValue)
-    }
+extension CommonRandom.Purpose {
+    /// The gap after an exogenous arrival, keyed by the arrival's index (the runner's draw).
+    static let arrivalGap = CommonRandom.Purpose(salt: 0x6172_7269_7661_6C01)
+    /// A retry's back-off jitter, keyed by the attempt's request identity (the runner's draw).
+    static let retryJitter = CommonRandom.Purpose(salt: 0x6A69_7474_6572_0102)
 }
 
 /// The exogenous demand: Poisson arrivals at each phase's RPM, whatever the candidates do.
@@ -69,7 +60,7 @@ struct ExogenousDemand {
         }
         nextTime = following
         nextIndex = index
-        let unit = CommonRandom.clientUnit(seed: seed, key: index, purpose: .arrivalGap)
+        let unit = CommonRandom.uniform(seed: seed, id: index, purpose: .arrivalGap)
         following &+= Int64(-log1p(-unit) * plan.meanGapNanoseconds)
     }
 
