@@ -147,9 +147,8 @@ struct ClosedLoopSimulation<Candidate: BenchmarkCandidate> {
                 answer(backend.popCompletion())
                 continue
             }
-            backend.advance(to: other)
-            // Advancing may settle something at or before `other` (a crash, say): answer it first.
-            if backend.nextCompletionTime <= other { continue }
+            // A deadline touches only the client and the candidate; arrivals and retries advance
+            // the backend themselves, just before the candidate decides.
             if deadline == other {
                 expire(record: Int(deadlines.removeFirst()), at: deadline)
             } else if retry == other {
@@ -192,6 +191,7 @@ struct ClosedLoopSimulation<Candidate: BenchmarkCandidate> {
         let free = freeSlotCount[instance]
         guard free > 0 else { throw .slotOverrun(capacity: slotCapacity, instance: instance, time: time) }
         let slot = freeSlots[instance * slotCapacity + free - 1]
+        backend.advance(to: time)
         guard candidates[instance].admit(slot: Int(slot), at: time) else {
             blocked += 1
             if !backend.isCrashed && backend.load < 1 { blockedWhileHealthy += 1 }

@@ -1,5 +1,3 @@
-import Foundation
-
 extension CommonRandom.Purpose {
     /// The gap after an exogenous arrival, keyed by the arrival's index (the runner's draw).
     static let arrivalGap = CommonRandom.Purpose(salt: 0x6172_7269_7661_6C01)
@@ -13,7 +11,8 @@ extension CommonRandom.Purpose {
 /// arrival is at least one phase duration past the phase's actual start, the next phase
 /// starts at that arrival, so each boundary drifts by one overshoot. Each gap is an
 /// exponential variate drawn from common random numbers keyed by the arrival's index, so the
-/// sequence depends on the seed and the scenario only.
+/// sequence depends on the seed and the scenario only. The exponential is Go's ziggurat (a
+/// few nanoseconds instead of a logarithm per arrival).
 struct ExogenousDemand {
     private struct Plan {
         var durationNanoseconds: Int64
@@ -60,8 +59,10 @@ struct ExogenousDemand {
         }
         nextTime = following
         nextIndex = index
-        let unit = CommonRandom.uniform(seed: seed, id: index, purpose: .arrivalGap)
-        following &+= Int64(-log1p(-unit) * plan.meanGapNanoseconds)
+        // The ziggurat needs a second word only about once in a hundred draws; a keyed stream
+        // supplies it, so the gap is still a function of (seed, index) alone.
+        var stream = KeyedStream(first: CommonRandom.bits(seed: seed, id: index, purpose: .arrivalGap))
+        following &+= Int64(stream.goExpFloat64() * plan.meanGapNanoseconds)
     }
 
     /// Moves to the phase the pending arrival belongs to; `false` when the scenario is over.
@@ -76,5 +77,27 @@ struct ExogenousDemand {
             phaseStart = following
             if !plans[phaseIndex].isIdle { return true }
         }
+    }
+}
+
+/// A short random stream that starts with a given common-random-number word and continues
+/// with SplitMix64 from it: for the rare draw that needs more than one word.
+struct KeyedStream: RandomNumberGenerator {
+    private var pending: UInt64?
+    private var mixer: SplitMix64
+
+    @inline(__always)
+    init(first: UInt64) {
+        pending = first
+        mixer = SplitMix64(state: first)
+    }
+
+    @inline(__always)
+    mutating func next() -> UInt64 {
+        if let first = pending {
+            pending = nil
+            return first
+        }
+        return mixer.next()
     }
 }

@@ -167,4 +167,37 @@ struct ClosedLoopRunnerTests {
         #expect(paired.halfWidth != nil)
         #expect(levee[.delta]?.count == 3)
     }
+
+    @Test("Client deadlines: a slow backend's late answers are timeouts at the deadline, and their work is wasted")
+    func deadlinesAndWastedWork() throws {
+        // 10 rps for 60 s against service times with p50 1 s and p99 3 s; the backend itself gives
+        // up only after 10 s, and Little's law gives it ample slots, so nothing queues.
+        let slow = try Phase(label: "slow", durationSeconds: 60, rpm: 600, errorRate: 0, p50Milliseconds: 1000,
+                             p99Milliseconds: 3000, timeoutMilliseconds: 4000)
+        var backend = BackendConfiguration.realistic
+        backend.timeout = 10 * second
+        let configuration = ClosedLoopConfiguration(
+            scenario: try Scenario(name: "slow", phases: [slow]), slo: TestSupport.slo(), seeds: [5], candidates: [.allowAll],
+            backend: backend, clients: .original, parallelism: 1)
+        let candidate = try ClosedLoopBenchmark.run(configuration).seedResults[0].candidates[0]
+
+        #expect(candidate.timeouts > 0)
+        #expect(candidate.lateAnswers == candidate.timeouts)
+        #expect(candidate.failures == candidate.timeouts)
+        #expect(candidate.goodput == candidate.successes)
+        #expect(candidate.latencyP99Milliseconds <= 1500 * 1.004)
+        // Each wasted attempt held its slot for more than the 1.5 s deadline.
+        #expect(candidate.wastedWorkSeconds > 1.5 * Double(candidate.timeouts))
+        #expect(candidate.wastedWorkSeconds < candidate.backend.busySlotSeconds)
+        // The timeout fraction is the service-time distribution's mass above 1.5 s (binomial, 5 sd).
+        var low = 0.0, high = 1.0
+        for _ in 0..<60 {
+            let middle = (low + high) / 2
+            if slow.latency.quantile(middle) < 1500 { low = middle } else { high = middle }
+        }
+        let expected = 1 - low
+        let observed = Double(candidate.timeouts) / Double(candidate.allowed)
+        let standardError = (expected * (1 - expected) / Double(candidate.allowed)).squareRoot()
+        #expect(abs(observed - expected) < 5 * standardError, "observed \(observed), expected \(expected)")
+    }
 }
