@@ -45,8 +45,9 @@ public struct ClosedLoopCandidateResult: Sendable, Hashable, Codable {
     public var wastedWorkSeconds: Double
     /// Backend answers that came after the client's deadline.
     public var lateAnswers: Int
-    /// Rejected attempts while the backend was up and its load below 1 (see the docs).
-    public var blockedWhileHealthy: Int
+    /// Rejected attempts that would have succeeded, estimated: the backend was up, its load
+    /// caused no overload errors, and the attempt's own health draw passed (see the docs).
+    public var blockedWouldSucceed: Int
     /// Admissions by an instance that reported open (probes), and those while the backend was down.
     public var probes: Int
     public var probesDuringOutage: Int
@@ -74,7 +75,7 @@ public struct ClosedLoopSeedResult: Sendable, Hashable, Codable {
 public enum ClosedLoopColumn: String, Sendable, Hashable, Codable, CaseIterable {
     case blocked, allowed, successes, failures, successScore, failureScore, delta, maxConcurrency
     case goodput, goodputRatio, sloAttainment, latencyP50, latencyP99, timeouts, retries, wastedWork
-    case blockedWhileHealthy, probes, probesDuringOutage, crashes, downtime
+    case blockedWouldSucceed, probes, probesDuringOutage, crashes, downtime
 
     public var heading: String {
         switch self {
@@ -94,7 +95,7 @@ public enum ClosedLoopColumn: String, Sendable, Hashable, Codable, CaseIterable 
         case .timeouts: "Timeouts"
         case .retries: "Retries"
         case .wastedWork: "Wasted s"
-        case .blockedWhileHealthy: "BlockedHealthy"
+        case .blockedWouldSucceed: "BlockedGood"
         case .probes: "Probes"
         case .probesDuringOutage: "OutageProbes"
         case .crashes: "Crashes"
@@ -120,7 +121,7 @@ public enum ClosedLoopColumn: String, Sendable, Hashable, Codable, CaseIterable 
         case .timeouts: Double(result.timeouts)
         case .retries: Double(result.retries)
         case .wastedWork: result.wastedWorkSeconds
-        case .blockedWhileHealthy: Double(result.blockedWhileHealthy)
+        case .blockedWouldSucceed: Double(result.blockedWouldSucceed)
         case .probes: Double(result.probes)
         case .probesDuringOutage: Double(result.probesDuringOutage)
         case .crashes: Double(result.backend.crashes)

@@ -43,6 +43,7 @@ struct ClosedLoopSimulation<Candidate: BenchmarkCandidate> {
     private let seed: UInt64
     private let timeout: Int64
     private let context: ClosedLoopRunContext
+    private let healthErrorRates: [Double]
 
     // Attempt records and their free list; the deadline ring holds them in send order, which
     // is deadline order because every attempt has the same timeout.
@@ -73,7 +74,7 @@ struct ClosedLoopSimulation<Candidate: BenchmarkCandidate> {
     private var retriesDenied = 0
     private var wastedNanoseconds: Int64 = 0
     private var lateAnswers = 0
-    private var blockedWhileHealthy = 0
+    private var blockedWouldSucceed = 0
     private var probes = 0
     private var probesDuringOutage = 0
     private var arrivalsSinceReport = 0
@@ -90,6 +91,7 @@ struct ClosedLoopSimulation<Candidate: BenchmarkCandidate> {
 
     init(context: ClosedLoopRunContext, make: (CandidateEnvironment) -> Candidate) throws(ClosedLoopError) {
         self.context = context
+        healthErrorRates = Self.healthErrorRates(scenario: context.scenario, backend: context.backend)
         seed = context.seed
         timeout = context.slo.timeoutNanoseconds
         policy = context.clients
@@ -194,7 +196,7 @@ struct ClosedLoopSimulation<Candidate: BenchmarkCandidate> {
         backend.advance(to: time)
         guard candidates[instance].admit(slot: Int(slot), at: time) else {
             blocked += 1
-            if !backend.isCrashed && backend.load < 1 { blockedWhileHealthy += 1 }
+            if wouldSucceed(arrivalIndex: arrivalIndex, attempt: attempt) { blockedWouldSucceed += 1 }
             attemptFailed(arrivalIndex: arrivalIndex, arrivalTime: arrivalTime, attempt: attempt, at: time)
             return
         }
@@ -222,6 +224,31 @@ struct ClosedLoopSimulation<Candidate: BenchmarkCandidate> {
     @inline(__always)
     static func requestID(arrivalIndex: UInt64, attempt: Int32) -> UInt64 {
         arrivalIndex &<< 8 | UInt64(attempt)
+    }
+
+    /// Whether a rejected attempt would have succeeded, estimated from what can be known without
+    /// sending it: the backend is up, its load causes no overload errors, and the attempt's own
+    /// health draw (the backend's common random number for this request id) passes. Queueing
+    /// the attempt would have caused is not modelled, which is why the load must be low.
+    @inline(__always)
+    private func wouldSucceed(arrivalIndex: UInt64, attempt: Int32) -> Bool {
+        guard !backend.isCrashed, context.backend.degradation.values(atLoad: backend.load).errorProbability == 0 else {
+            return false
+        }
+        let draw = CommonRandom.uniform(seed: seed, id: Self.requestID(arrivalIndex: arrivalIndex, attempt: attempt),
+                                        purpose: .backendHealthError)
+        return draw >= healthErrorRates[min(backend.phaseIndex, healthErrorRates.count - 1)]
+    }
+
+    /// Each phase's probability of the backend's own error, by the backend's rule: the phase's
+    /// error rate when it drives the backend's health, else the (hourly scaled) baseline rate.
+    static func healthErrorRates(scenario: Scenario, backend: BackendConfiguration) -> [Double] {
+        scenario.phases.indices.map { index in
+            if backend.model.phaseDrivesHealth { return scenario.phases[index].errorRate }
+            let hourFactor = backend.baselineErrorFollowsHour
+                ? Backend.cyberMondayDegradation(atScenarioNanoseconds: scenario.phaseStartNanoseconds[index]) : 1
+            return min(1, backend.baselineErrorRate * hourFactor)
+        }
     }
 
     @inline(never)
@@ -317,7 +344,7 @@ struct ClosedLoopSimulation<Candidate: BenchmarkCandidate> {
             latencyP99Milliseconds: (latency.quantile(0.99) ?? 0) / 1e6,
             timeouts: timeouts, retries: retries, retriesDenied: retriesDenied,
             wastedWorkSeconds: Double(wastedNanoseconds) / 1e9, lateAnswers: lateAnswers,
-            blockedWhileHealthy: blockedWhileHealthy, probes: probes, probesDuringOutage: probesDuringOutage,
+            blockedWouldSucceed: blockedWouldSucceed, probes: probes, probesDuringOutage: probesDuringOutage,
             backend: backend.statistics, protocolErrors: candidates.reduce(0) { $0 + $1.protocolErrors })
     }
 }

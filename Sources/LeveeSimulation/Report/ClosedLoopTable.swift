@@ -10,7 +10,7 @@ public enum ClosedLoopTable {
     /// Measures that map to SLOs, the original could not print.
     public static let sloColumns: [ClosedLoopColumn] = [
         .goodput, .goodputRatio, .sloAttainment, .latencyP50, .latencyP99, .timeouts, .retries, .wastedWork,
-        .blockedWhileHealthy, .probes, .probesDuringOutage, .downtime,
+        .blockedWouldSucceed, .probes, .probesDuringOutage, .downtime,
     ]
 
     public static func render(_ result: ClosedLoopResult) -> String {
@@ -124,7 +124,8 @@ public enum ClosedLoopTable {
         "Goodput: exogenous requests that succeeded within the SLO timeout of their arrival (retries included);",
         "  SLOmin%: minutes (by arrival) whose goodput ÷ offered reached the SLO success rate. p50/p99: client-visible",
         "  latency of admitted attempts. Wasted s: backend slot-seconds spent on attempts whose client had timed out.",
-        "  BlockedHealthy: rejections while the backend was up with smoothed load below 1. Probes: admissions by an",
+        "  BlockedGood: rejections that would have succeeded (backend up, no overload errors, the attempt's own health",
+        "  draw passes; an estimate that ignores the queueing the attempt would have added). Probes: admissions by an",
         "  instance reporting open; OutageProbes: those while the backend was down. See docs/benchmarks.md.",
     ]
 

@@ -102,6 +102,10 @@ struct ClosedLoopRunnerTests {
         #expect(blocked.blocked == 3 * blocked.offered)
         // 3,000 + 10,000 + 2,000 expected; ±5 Poisson standard deviations.
         #expect(abs(blocked.offered - 15_000) < 600)
+        // The idle backend would have served each attempt unless its own 0.5 % error draw failed.
+        let wouldSucceed = Double(blocked.blockedWouldSucceed) / Double(blocked.blocked)
+        let standardError = (0.005 * 0.995 / Double(blocked.blocked)).squareRoot()
+        #expect(abs(wouldSucceed - 0.995) < 5 * standardError, "\(wouldSucceed)")
     }
 
     @Test("Without retries every exogenous request is one attempt")
