@@ -63,6 +63,7 @@ public struct Backend: Sendable {
     /// Busy-slot and slot time since the last evaluation (for the busy-slot autoscaler).
     private var busyArea: Int64 = 0
     private var capacityArea: Int64 = 0
+    private var utilisationWindowStart: Int64 = 0
     private var admittedInWindow = 0
     private var demandWindowStart: Int64 = 0
     /// The original autoscaler's smoothed admitted rate, in requests per second.
@@ -427,6 +428,7 @@ public struct Backend: Sendable {
         for _ in 0..<(replicas * slotsPerReplica) { slotFreeAt.insert(now) }
         busyArea = 0
         capacityArea = 0
+        utilisationWindowStart = now
         belowThresholdSince = nil
     }
 
@@ -445,6 +447,7 @@ public struct Backend: Sendable {
         defer {
             busyArea = 0
             capacityArea = 0
+            utilisationWindowStart = now
         }
         // Frozen while down.
         guard !isCrashed else { return }
@@ -453,8 +456,13 @@ public struct Backend: Sendable {
         let wanted: Double
         if c.model.autoscalerSeesBusySlots {
             utilisation = capacityArea > 0 ? Double(busyArea) / Double(capacityArea) : 0
-            // Kubernetes' rule; the epsilon keeps an exact-target ratio from rounding up.
-            wanted = (Double(replicas) * utilisation / c.targetUtilisation - 1e-9).rounded(.up)
+            // Kubernetes' rule, replicas × utilisation / target, written as the replicas that carry
+            // the measured busy slots at the target, so that replicas arriving at this very instant
+            // do not scale a measurement taken on the smaller fleet. The epsilon keeps an exact
+            // ratio from rounding up.
+            let window = max(1, now - utilisationWindowStart)
+            let averageBusySlots = Double(busyArea) / Double(window)
+            wanted = (averageBusySlots / (c.targetUtilisation * Double(slotsPerReplica)) - 1e-9).rounded(.up)
         } else {
             utilisation = demandRate / (Double(replicas) * c.nominalReplicaThroughput)
             wanted = (demandRate / (c.targetUtilisation * c.nominalReplicaThroughput)).rounded(.up)
