@@ -29,6 +29,11 @@ public struct Backend: Sendable {
     /// Worker slots per replica (Little's law on phase 0 unless configured).
     public let slotsPerReplica: Int
 
+    struct UtilisationSample: Sendable {
+        var at: Int64
+        var utilisation: Double
+    }
+
     /// What a phase means to the backend, precomputed.
     struct PhaseProfile: Sendable {
         /// The service-time distribution (the phase's own, or a healthy phase's it borrows).
@@ -58,11 +63,13 @@ public struct Backend: Sendable {
     public private(set) var pendingReplicas: Int?
     private var readyAt: Int64 = .max
     private var lastScaleUpAt: Int64?
-    private var belowThresholdSince: Int64?
+    /// Autoscaler utilisation samples of the scale-down observation window, oldest first.
+    private var utilisationSamples: GrowingRing<UtilisationSample>
     private var nextEvaluationAt: Int64
     /// Busy-slot and slot time since the last evaluation (for the busy-slot autoscaler).
     private var busyArea: Int64 = 0
     private var capacityArea: Int64 = 0
+    private var utilisationWindowStart: Int64 = 0
     private var admittedInWindow = 0
     private var demandWindowStart: Int64 = 0
     /// The original autoscaler's smoothed admitted rate, in requests per second.
@@ -160,6 +167,9 @@ public struct Backend: Sendable {
         timedOut = GrowingRing(capacity: 4096, filler: Self.emptyCompletion)
         rejectedFast = GrowingRing(capacity: 1024, filler: Self.emptyCompletion)
         sequential = GoPCG(goLoadgenSeed: seed)
+        let samplesPerWindow = configuration.scaleDownObservationWindow / configuration.evaluationInterval + 2
+        utilisationSamples = GrowingRing(
+            capacity: Int(min(samplesPerWindow, 4096)), filler: UtilisationSample(at: 0, utilisation: 0))
         for _ in 0..<(replicas * perReplica) { slotFreeAt.insert(0) }
         counters.peakReplicas = replicas
     }
@@ -218,6 +228,10 @@ public struct Backend: Sendable {
                 next = min(next, Self.saturatingSum(since, configuration.crashSustain))
             }
             guard next <= instant else { break }
+            if next == nextEvaluationAt, isIdleAtMinimum {
+                skipIdleEvaluations(before: instant)
+                next = min(nextEvaluationAt, min(readyAt, restartAt))
+            }
             step(to: next)
             handleScheduledEvents()
         }
@@ -231,7 +245,6 @@ public struct Backend: Sendable {
         let t = now
         sequence &+= 1
         counters.requests += 1
-        admittedInWindow += 1
         var entry = PendingCompletion(
             completedAt: 0, sequence: sequence, id: request.id, submittedAt: t, serviceStart: t, busy: 0,
             tag: request.tag, cause: .success)
@@ -240,11 +253,13 @@ public struct Backend: Sendable {
             fail(&entry, .crashed, after: configuration.timeout)
             return
         }
+        // The original's demand signal counts what reaches a live backend.
+        admittedInWindow += 1
         let earliestFree = slotFreeAt.minimum
         if earliestFree > t, queuedStarts.count >= configuration.queueDepthPerReplica * replicas {
             if fastReject {
                 entry.cause = .shed
-                entry.completedAt = t &+ configuration.fastRejectLatency
+                entry.completedAt = Self.saturatingSum(t, configuration.fastRejectLatency)
                 counters.count(.shed)
                 rejectedFast.append(entry)
             } else {
@@ -254,9 +269,7 @@ public struct Backend: Sendable {
         }
 
         let profile = phaseProfiles[phaseCursor]
-        let latencyDraw = crnOn
-            ? CommonRandom.uniform(seed: seed, id: request.id, purpose: .backendLatency) : sequential.goFloat64()
-        let nominal = profile.latency.quantile(latencyDraw) * 1e6
+        let nominal = profile.latency.quantile(draw(request.id, .backendLatency)) * 1e6
         let degradation = configuration.degradation.values(atLoad: load)
         let degraded = min(nominal * degradation.latencyMultiplier, Self.longestDuration)
         let occupancy = max(1, Int64(workersSlowDown ? degraded : nominal))
@@ -276,14 +289,13 @@ public struct Backend: Sendable {
             fail(&entry, .queueTimeout, after: configuration.timeout)
             return
         }
-        entry.completedAt = t &+ responseTime
-        let overloadDraw = crnOn
-            ? CommonRandom.uniform(seed: seed, id: request.id, purpose: .backendOverloadError) : sequential.goFloat64()
-        let healthDraw = crnOn
-            ? CommonRandom.uniform(seed: seed, id: request.id, purpose: .backendHealthError) : sequential.goFloat64()
-        if overloadDraw < degradation.errorProbability {
+        entry.completedAt = Self.saturatingSum(t, responseTime)
+        // Each error is drawn only when it can still happen, as the original draws its stream.
+        if degradation.errorProbability > 0,
+            draw(request.id, .backendOverloadError) < degradation.errorProbability
+        {
             entry.cause = .overloadError
-        } else if healthDraw < profile.healthErrorRate {
+        } else if profile.healthErrorRate > 0, draw(request.id, .backendHealthError) < profile.healthErrorRate {
             entry.cause = profile.healthCause
         }
         counters.count(entry.cause)
@@ -312,8 +324,23 @@ public struct Backend: Sendable {
 
     // MARK: - Internals
 
+    /// A uniform in [0, 1) for `purpose` of request `id`: keyed, or the next of the sequential stream.
+    @inline(__always)
+    private mutating func draw(_ id: UInt64, _ purpose: CommonRandom.Purpose) -> Double {
+        crnOn ? CommonRandom.uniform(seed: seed, id: id, purpose: purpose) : sequential.goFloat64()
+    }
+
     /// Longest duration a computed latency may reach (keeps Int64 arithmetic far from overflow).
     private static let longestDuration = 1e17
+
+    /// `total += count × duration`, saturating instead of wrapping (advancing to a far future
+    /// instant must not overflow the integrals).
+    @inline(__always)
+    private static func accumulate(_ total: inout Int64, _ count: Int, _ duration: Int64) {
+        let (product, productOverflow) = Int64(count).multipliedReportingOverflow(by: duration)
+        let (sum, sumOverflow) = total.addingReportingOverflow(product)
+        total = productOverflow || sumOverflow ? .max : sum
+    }
 
     @inline(__always)
     private static func saturatingSum(_ a: Int64, _ b: Int64) -> Int64 {
@@ -342,22 +369,22 @@ public struct Backend: Sendable {
             var last = now
             while occupancyEnds.minimum <= t {
                 let end = occupancyEnds.removeMinimum()
-                busyArea &+= Int64(min(occupancyEnds.count + 1, total)) &* (end - last)
+                Self.accumulate(&busyArea, min(occupancyEnds.count + 1, total), end - last)
                 last = end
             }
-            busyArea &+= Int64(min(occupancyEnds.count, total)) &* (t - last)
-            capacityArea &+= Int64(total) &* elapsed
+            Self.accumulate(&busyArea, min(occupancyEnds.count, total), t - last)
+            Self.accumulate(&capacityArea, total, elapsed)
             while let start = queuedStarts.first, start <= t { queuedStarts.removeFirst() }
         }
-        counters.replicaNanoseconds &+= Int64(replicas) &* elapsed
+        Self.accumulate(&counters.replicaNanoseconds, replicas, elapsed)
         while phaseCursor + 1 < phaseStarts.count, phaseStarts[phaseCursor + 1] <= t { phaseCursor += 1 }
         now = t
 
-        // A crashed backend counts as fully busy (the original holds every slot until recovery).
-        let instantaneous = isCrashed ? 1.0 : Double(occupancyEnds.count) / Double(slotFreeAt.count)
-        load += (1 - exp(-Double(elapsed) * loadDecayPerNanosecond)) * (instantaneous - load)
-        if load > counters.peakLoad { counters.peakLoad = load }
+        // The smoothed load is frozen while down (the original stops measuring it).
         if !isCrashed {
+            let instantaneous = Double(occupancyEnds.count) / Double(slotFreeAt.count)
+            load += (1 - exp(-Double(elapsed) * loadDecayPerNanosecond)) * (instantaneous - load)
+            if load > counters.peakLoad { counters.peakLoad = load }
             if load >= configuration.crashLoad {
                 if overloadedSince == nil { overloadedSince = t }
             } else {
@@ -375,13 +402,36 @@ public struct Backend: Sendable {
         }
     }
 
+    /// Nothing in flight, nothing pending, the fleet at its minimum and no demand that could
+    /// scale it up: autoscaler evaluations cannot change anything until the next submission.
+    private var isIdleAtMinimum: Bool {
+        guard !isCrashed, occupancyEnds.isEmpty, pendingReplicas == nil, overloadedSince == nil,
+            replicas == configuration.minimumReplicas
+        else { return false }
+        if configuration.model.autoscalerSeesBusySlots { return busyArea == 0 }
+        // The demand EWMA only decays while idle, so if it does not ask for more now it never will.
+        let wanted = (demandRate / (configuration.targetUtilisation * configuration.nominalReplicaThroughput)).rounded(.up)
+        return wanted <= Double(replicas)
+    }
+
+    /// Jumps over idle evaluations to the last one before `instant`, so that advancing across a
+    /// long quiet stretch (or to the end of time to drain) costs O(1) instead of one step per
+    /// evaluation interval. The samples they would record are low and cannot allow a scale-down
+    /// below the minimum, and they leave the window before any later scale-down is possible.
+    private mutating func skipIdleEvaluations(before instant: Int64) {
+        let interval = configuration.evaluationInterval
+        let skipped = (instant - nextEvaluationAt) / interval
+        guard skipped > 0 else { return }
+        nextEvaluationAt += skipped * interval
+    }
+
     /// Restarts, replica arrivals and evaluations due at ``now``, in that order.
     private mutating func handleScheduledEvents() {
         if isCrashed, now >= restartAt { restart() }
         if !isCrashed, now >= readyAt { provisionPendingReplicas() }
         if now >= nextEvaluationAt {
-            evaluateAutoscaler()
             nextEvaluationAt = Self.saturatingSum(nextEvaluationAt, configuration.evaluationInterval)
+            evaluateAutoscaler()
         }
     }
 
@@ -390,6 +440,10 @@ public struct Backend: Sendable {
         isCrashed = true
         crashedAt = t
         restartAt = Self.saturatingSum(t, configuration.downtime)
+        // The autoscaler is frozen while down; its first evaluation after the restart happens at
+        // once (the interval since the previous one has long passed), as a check made on each
+        // submission would.
+        nextEvaluationAt = restartAt
         counters.crashes += 1
         overloadedSince = nil
         pendingReplicas = nil
@@ -427,7 +481,11 @@ public struct Backend: Sendable {
         for _ in 0..<(replicas * slotsPerReplica) { slotFreeAt.insert(now) }
         busyArea = 0
         capacityArea = 0
-        belowThresholdSince = nil
+        utilisationWindowStart = now
+        // Fresh pods: no load, and (as the original) no scale-down cool-down; the autoscaler keeps
+        // its demand estimate and utilisation history.
+        load = 0
+        lastScaleUpAt = nil
     }
 
     private mutating func provisionPendingReplicas() {
@@ -441,20 +499,32 @@ public struct Backend: Sendable {
         }
     }
 
+    /// The highest utilisation sample of the observation window (including the latest).
+    private var highestRecentUtilisation: Double {
+        var highest = -Double.infinity
+        utilisationSamples.forEach { highest = max(highest, $0.utilisation) }
+        return highest
+    }
+
     private mutating func evaluateAutoscaler() {
         defer {
             busyArea = 0
             capacityArea = 0
+            utilisationWindowStart = now
         }
-        // Frozen while down.
         guard !isCrashed else { return }
         let c = configuration
         let utilisation: Double
         let wanted: Double
         if c.model.autoscalerSeesBusySlots {
             utilisation = capacityArea > 0 ? Double(busyArea) / Double(capacityArea) : 0
-            // Kubernetes' rule; the epsilon keeps an exact-target ratio from rounding up.
-            wanted = (Double(replicas) * utilisation / c.targetUtilisation - 1e-9).rounded(.up)
+            // Kubernetes' rule, replicas × utilisation / target, written as the replicas that carry
+            // the measured busy slots at the target, so that replicas arriving at this very instant
+            // do not scale a measurement taken on the smaller fleet. The epsilon keeps an exact
+            // ratio from rounding up.
+            let window = max(1, now - utilisationWindowStart)
+            let averageBusySlots = Double(busyArea) / Double(window)
+            wanted = (averageBusySlots / (c.targetUtilisation * Double(slotsPerReplica)) - 1e-9).rounded(.up)
         } else {
             utilisation = demandRate / (Double(replicas) * c.nominalReplicaThroughput)
             wanted = (demandRate / (c.targetUtilisation * c.nominalReplicaThroughput)).rounded(.up)
@@ -462,11 +532,9 @@ public struct Backend: Sendable {
         lastUtilisation = utilisation
         let desired = Int(min(max(wanted, Double(c.minimumReplicas)), Double(c.maximumReplicas)))
 
-        if utilisation < 0.9 * c.targetUtilisation {
-            if belowThresholdSince == nil { belowThresholdSince = now }
-        } else {
-            belowThresholdSince = nil
-        }
+        utilisationSamples.append(UtilisationSample(at: now, utilisation: utilisation))
+        let cutoff = now - c.scaleDownObservationWindow
+        while let oldest = utilisationSamples.first, oldest.at < cutoff { utilisationSamples.removeFirst() }
 
         if desired > replicas {
             // A decision for more than is already pending restarts the provisioning wait.
@@ -478,7 +546,7 @@ public struct Backend: Sendable {
             }
         } else if desired < replicas, pendingReplicas == nil,
             lastScaleUpAt.map({ now - $0 >= c.scaleDownQuietPeriod }) ?? true,
-            let since = belowThresholdSince, now - since >= c.scaleDownObservationWindow
+            highestRecentUtilisation < 0.9 * c.targetUtilisation
         {
             // Remove the slots that free up first: idle ones, or those closest to idle (their
             // committed work still completes).

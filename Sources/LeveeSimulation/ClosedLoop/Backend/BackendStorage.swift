@@ -185,6 +185,11 @@ struct GrowingRing<Element: Sendable>: Sendable {
         }
     }
 
+    /// Visits every element, oldest first.
+    func forEach(_ body: (Element) -> Void) {
+        for offset in 0..<count { body(storage[(head + offset) & (storage.count - 1)]) }
+    }
+
     private mutating func grow() {
         var larger = ContiguousArray<Element>(repeating: filler, count: storage.count * 2)
         for offset in 0..<count { larger[offset] = storage[(head + offset) & (storage.count - 1)] }
