@@ -63,7 +63,8 @@ public enum ClosedLoopBenchmark {
             }
             seedResults.append(ClosedLoopSeedResult(seed: seed, candidates: candidates))
         }
-        let model: String = switch configuration.backend {
+        // Named by the model switches: a changed constant (a queue depth, say) is shown on its own.
+        let model: String = switch configuration.backend.model {
         case .original: "original"
         case .realistic: "realistic"
         default: "custom"

@@ -41,7 +41,8 @@ public struct ClosedLoopCandidateResult: Sendable, Hashable, Codable {
     public var retries: Int
     /// Retries the budget refused.
     public var retriesDenied: Int
-    /// Backend busy time spent on attempts whose client had already given up, in slot-seconds.
+    /// Backend busy time, in slot-seconds, spent on attempts that could not answer their client in
+    /// time: answers after the client's deadline, and the backend's own queue timeouts.
     public var wastedWorkSeconds: Double
     /// Backend answers that came after the client's deadline.
     public var lateAnswers: Int

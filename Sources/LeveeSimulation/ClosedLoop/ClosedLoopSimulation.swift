@@ -258,7 +258,8 @@ struct ClosedLoopSimulation<Candidate: BenchmarkCandidate> {
         freeRecords.append(contentsOf: (Int32(old)..<Int32(2 * old)).reversed())
     }
 
-    /// A backend answer: the attempt's outcome if its client still waits, wasted work if not.
+    /// A backend answer: the attempt's outcome if its client still waits, wasted work if not
+    /// (or if the backend itself timed the request out).
     @inline(__always)
     private mutating func answer(_ completion: BackendCompletion) {
         let index = Int(completion.tag)
@@ -271,6 +272,10 @@ struct ClosedLoopSimulation<Candidate: BenchmarkCandidate> {
         }
         records[index].backendAnswered = true
         records[index].clientResolved = true
+        if completion.cause == .queueTimeout {
+            // The backend gave up at the deadline, but its worker kept serving the request.
+            wastedNanoseconds &+= completion.busyNanoseconds
+        }
         resolve(record: index, succeeded: completion.succeeded, at: completion.completedAt)
     }
 

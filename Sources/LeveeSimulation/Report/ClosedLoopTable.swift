@@ -123,7 +123,8 @@ public enum ClosedLoopTable {
         "  (√Σ5s² − √Σ5f²) × Allowed ÷ (Allowed + Blocked); a timeout counts as a failure at the deadline.",
         "Goodput: exogenous requests that succeeded within the SLO timeout of their arrival (retries included);",
         "  SLOmin%: minutes (by arrival) whose goodput ÷ offered reached the SLO success rate. p50/p99: client-visible",
-        "  latency of admitted attempts. Wasted s: backend slot-seconds spent on attempts whose client had timed out.",
+        "  latency of admitted attempts. Wasted s: backend slot-seconds spent on attempts that could not answer in time",
+        "  (answers after the client's deadline, and the backend's own queue timeouts, whose workers kept serving).",
         "  BlockedGood: rejections that would have succeeded (backend up, no overload errors, the attempt's own health",
         "  draw passes; an estimate that ignores the queueing the attempt would have added). Probes: admissions by an",
         "  instance reporting open; OutageProbes: those while the backend was down. See docs/benchmarks.md.",
@@ -133,8 +134,9 @@ public enum ClosedLoopTable {
     /// Levee's paired lead.
     public static func render(_ sweep: ClosedLoopSweepResult) -> String {
         var lines: [String] = []
-        if let first = sweep.rows.first { lines.append(header(first.result).replacingOccurrences(of: "; RPM", with: "; base RPM")) }
-        lines.append("Sweep: \(sweep.sweep.rawValue), \(sweep.rows.first?.result.seeds.count ?? 0) seed(s) per row")
+        if let first = sweep.rows.first { lines.append(header(first.result)) }
+        lines.append("Sweep: \(sweep.sweep.rawValue) (the settings above are the first row's; each row changes the swept one), "
+            + "\(sweep.rows.first?.result.seeds.count ?? 0) seed(s) per row")
         let headings = ["Variation", "Levee", "Best other", "Its Delta", "Levee lead (paired)", "Ratio", "Crashes Levee / other"]
         let rows = sweep.rows.map { row -> [String] in
             guard let levee = row.levee, let best = row.bestBaseline,

@@ -86,6 +86,10 @@ struct ClosedLoopRunnerTests {
         allowAll.name = other.name
         #expect(allowAll == other)
         #expect(other.retries > 0, "the overload should make clients retry")
+        // Queue timeouts under the overload: their workers' time is wasted, and part of all work.
+        #expect(other.backend.queueDrops > 0)
+        #expect(other.wastedWorkSeconds > 0)
+        #expect(other.wastedWorkSeconds < other.backend.busySlotSeconds)
     }
 
     @Test("A candidate that blocks everything puts no load on the backend; immediate retries make every attempt")
