@@ -23,8 +23,13 @@ public enum ClosedLoopBenchmark {
         struct Item: Sendable {
             var seed: UInt64
             var descriptor: CandidateDescriptor
+            /// Position in seed-major, configuration order.
+            var position: Int
         }
-        let items = configuration.seeds.flatMap { seed in configuration.candidates.map { Item(seed: seed, descriptor: $0) } }
+        let ordered = configuration.seeds.flatMap { seed in configuration.candidates.map { (seed, $0) } }
+            .enumerated().map { Item(seed: $0.element.0, descriptor: $0.element.1, position: $0.offset) }
+        // The costliest runs start first, so that no thread is left with a long run at the end.
+        let items = ordered.sorted { ($0.descriptor.relativeCost, -$0.position) > ($1.descriptor.relativeCost, -$1.position) }
         let base = ClosedLoopRunContext(
             scenario: scenario, slo: configuration.slo, seed: 0, backend: configuration.backend,
             clients: configuration.clients, instances: configuration.instances, identifier: "", displayName: "",
@@ -53,12 +58,14 @@ public enum ClosedLoopBenchmark {
         let elapsed = started.duration(to: clock.now).components
         let wallSeconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
 
+        var byPosition = Array(repeating: Result<ClosedLoopCandidateResult, ClosedLoopError>.failure(.noCandidates), count: items.count)
+        for (item, output) in zip(items, outputs) { byPosition[item.position] = output }
         var seedResults: [ClosedLoopSeedResult] = []
         var position = 0
         for seed in configuration.seeds {
             var candidates: [ClosedLoopCandidateResult] = []
             for _ in configuration.candidates {
-                candidates.append(try outputs[position].get())
+                candidates.append(try byPosition[position].get())
                 position += 1
             }
             seedResults.append(ClosedLoopSeedResult(seed: seed, candidates: candidates))
