@@ -493,7 +493,7 @@ public struct Backend: Sendable {
         counters.downtimeNanoseconds += now - crashedAt
         isCrashed = false
         restartAt = .max
-        replicas = configuration.minimumReplicas
+        if !configuration.keepReplicasAcrossCrash { replicas = configuration.minimumReplicas }
         slotFreeAt.removeAll()
         for _ in 0..<(replicas * slotsPerReplica) { slotFreeAt.insert(now) }
         busyArea = 0
