@@ -215,6 +215,19 @@ struct BackendMechanicsTests {
         #expect(statistics.busySlotNanoseconds == completions.reduce(0) { $0 + $1.busyNanoseconds })
     }
 
+    @Test("With keepReplicasAcrossCrash the fleet restarts at the size it crashed with")
+    func keepReplicasAcrossCrash() throws {
+        var configuration = S.quiet(.original, replicas: 3, slots: 1, queueDepth: 10)
+        configuration.minimumReplicas = 1
+        configuration.crashLoad = 3.0
+        configuration.keepReplicasAcrossCrash = true
+        var backend = try Backend(configuration: configuration, scenario: S.calm, seed: 4)
+        _ = S.run(&backend, S.steady(rate: 1000, from: 0, seconds: 60), until: 61 * second)
+        #expect(backend.isCrashed && backend.statistics.crashes == 1)
+        backend.advance(to: 400 * second)
+        #expect(!backend.isCrashed && backend.replicas == 3 && backend.totalSlots == 3 && backend.load == 0)
+    }
+
     @Test("No crash when the queue cannot hold enough work to reach the crash load")
     func crashNeedsQueueRoom() throws {
         // Maximum load is 1 + depth / slots = 1 + 10/11 < 3, as in the original's QD-10 sweep.

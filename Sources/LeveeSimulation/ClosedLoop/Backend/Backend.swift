@@ -207,13 +207,13 @@ public struct Backend: Sendable {
     public var phaseIndex: Int { phaseCursor }
 
     /// The earliest pending completion instant, `Int64.max` when none is pending.
-    public var nextCompletionTime: Int64 {
-        min(served.first?.completedAt ?? .max,
-            min(timedOut.first?.completedAt ?? .max, rejectedFast.first?.completedAt ?? .max))
-    }
+    ///
+    /// Stored rather than computed: the caller reads it on every event, and a computed property
+    /// of a struct this size would be called on a copy of it.
+    public private(set) var nextCompletionTime: Int64 = .max
 
     /// Completions not delivered yet.
-    public var pendingCompletions: Int { served.count + timedOut.count + rejectedFast.count }
+    public private(set) var pendingCompletions = 0
 
     // MARK: - Driving
 
@@ -261,7 +261,7 @@ public struct Backend: Sendable {
                 entry.cause = .shed
                 entry.completedAt = Self.saturatingSum(t, configuration.fastRejectLatency)
                 counters.count(.shed)
-                rejectedFast.append(entry)
+                enqueue(entry, fast: true)
             } else {
                 fail(&entry, .shed, after: configuration.timeout)
             }
@@ -300,6 +300,8 @@ public struct Backend: Sendable {
         }
         counters.count(entry.cause)
         served.insert(entry)
+        pendingCompletions += 1
+        if entry.completedAt < nextCompletionTime { nextCompletionTime = entry.completedAt }
     }
 
     /// Removes and returns the earliest pending completion. Call it only when
@@ -315,11 +317,25 @@ public struct Backend: Sendable {
         if let candidate = rejectedFast.first, bestEntry.map({ candidate.precedes($0) }) ?? true {
             best = 2
         }
+        let taken: PendingCompletion
         switch best {
-        case 0: return served.removeFirst().completion
-        case 1: return timedOut.removeFirst().completion
-        default: return rejectedFast.removeFirst().completion
+        case 0: taken = served.removeFirst()
+        case 1: taken = timedOut.removeFirst()
+        default: taken = rejectedFast.removeFirst()
         }
+        pendingCompletions -= 1
+        nextCompletionTime = min(
+            served.first?.completedAt ?? .max,
+            min(timedOut.first?.completedAt ?? .max, rejectedFast.first?.completedAt ?? .max))
+        return taken.completion
+    }
+
+    /// Adds a failure to one of the sorted rings.
+    @inline(__always)
+    private mutating func enqueue(_ entry: PendingCompletion, fast: Bool) {
+        if fast { rejectedFast.append(entry) } else { timedOut.append(entry) }
+        pendingCompletions += 1
+        if entry.completedAt < nextCompletionTime { nextCompletionTime = entry.completedAt }
     }
 
     // MARK: - Internals
@@ -354,7 +370,7 @@ public struct Backend: Sendable {
         entry.cause = cause
         entry.completedAt = Self.saturatingSum(entry.submittedAt, delay)
         counters.count(cause)
-        timedOut.append(entry)
+        enqueue(entry, fast: false)
     }
 
     /// Moves the continuous state from ``now`` to `t`.
@@ -393,8 +409,9 @@ public struct Backend: Sendable {
             if let since = overloadedSince, t - since >= configuration.crashSustain { crash() }
         }
 
+        // The demand estimate is frozen while down, so the autoscaler remembers pre-crash demand.
         let window = t - demandWindowStart
-        if window >= BackendConfiguration.nanosecondsPerSecond {
+        if !isCrashed, window >= BackendConfiguration.nanosecondsPerSecond {
             let rate = Double(admittedInWindow) * 1e9 / Double(window)
             demandRate += configuration.demandSmoothing * (rate - demandRate)
             admittedInWindow = 0
@@ -476,7 +493,7 @@ public struct Backend: Sendable {
         counters.downtimeNanoseconds += now - crashedAt
         isCrashed = false
         restartAt = .max
-        replicas = configuration.minimumReplicas
+        if !configuration.keepReplicasAcrossCrash { replicas = configuration.minimumReplicas }
         slotFreeAt.removeAll()
         for _ in 0..<(replicas * slotsPerReplica) { slotFreeAt.insert(now) }
         busyArea = 0
@@ -486,6 +503,8 @@ public struct Backend: Sendable {
         // its demand estimate and utilisation history.
         load = 0
         lastScaleUpAt = nil
+        admittedInWindow = 0
+        demandWindowStart = now
     }
 
     private mutating func provisionPendingReplicas() {

@@ -185,6 +185,10 @@ public struct BackendConfiguration: Sendable, Hashable, Codable {
     public var crashLoad: Double
     public var crashSustain: Int64
     public var downtime: Int64
+    /// After a crash the fleet restarts at ``minimumReplicas`` (false, the original: the pods are
+    /// gone) or at the size it had when it crashed (true: a Kubernetes Deployment keeps its replica
+    /// count and restarts the pods in place).
+    public var keepReplicasAcrossCrash: Bool
     /// The original's background error probability (0.005), used when the phase does not drive
     /// the backend's health.
     public var baselineErrorRate: Double
@@ -220,6 +224,7 @@ public struct BackendConfiguration: Sendable, Hashable, Codable {
         crashLoad: Double = 3.0,
         crashSustain: Int64 = 30 * nanosecondsPerSecond,
         downtime: Int64 = 300 * nanosecondsPerSecond,
+        keepReplicasAcrossCrash: Bool = false,
         baselineErrorRate: Double = 0.005,
         baselineErrorFollowsHour: Bool = true,
         incidentErrorRate: Double = 0.10,
@@ -244,6 +249,7 @@ public struct BackendConfiguration: Sendable, Hashable, Codable {
         self.crashLoad = crashLoad
         self.crashSustain = crashSustain
         self.downtime = downtime
+        self.keepReplicasAcrossCrash = keepReplicasAcrossCrash
         self.baselineErrorRate = baselineErrorRate
         self.baselineErrorFollowsHour = baselineErrorFollowsHour
         self.incidentErrorRate = incidentErrorRate

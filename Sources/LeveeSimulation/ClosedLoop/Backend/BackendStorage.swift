@@ -39,31 +39,37 @@ struct InstantHeap: Sendable {
         siftDown(from: 0)
     }
 
+    // The sifts work on the raw buffer: one uniqueness check per operation, not per move.
+
     private mutating func siftUp(from start: Int) {
-        var index = start
-        let value = storage[index]
-        while index > 0 {
-            let parent = (index - 1) / 2
-            guard value < storage[parent] else { break }
-            storage[index] = storage[parent]
-            index = parent
+        storage.withUnsafeMutableBufferPointer { heap in
+            var index = start
+            let value = heap[index]
+            while index > 0 {
+                let parent = (index - 1) / 2
+                guard value < heap[parent] else { break }
+                heap[index] = heap[parent]
+                index = parent
+            }
+            heap[index] = value
         }
-        storage[index] = value
     }
 
     private mutating func siftDown(from start: Int) {
-        let count = storage.count
-        var index = start
-        let value = storage[index]
-        while true {
-            var child = 2 * index + 1
-            guard child < count else { break }
-            if child + 1 < count, storage[child + 1] < storage[child] { child += 1 }
-            guard storage[child] < value else { break }
-            storage[index] = storage[child]
-            index = child
+        storage.withUnsafeMutableBufferPointer { heap in
+            let count = heap.count
+            var index = start
+            let value = heap[index]
+            while true {
+                var child = 2 * index + 1
+                guard child < count else { break }
+                if child + 1 < count, heap[child + 1] < heap[child] { child += 1 }
+                guard heap[child] < value else { break }
+                heap[index] = heap[child]
+                index = child
+            }
+            heap[index] = value
         }
-        storage[index] = value
     }
 }
 
@@ -105,32 +111,36 @@ struct CompletionHeap: Sendable {
 
     mutating func insert(_ value: PendingCompletion) {
         storage.append(value)
-        var index = storage.count - 1
-        while index > 0 {
-            let parent = (index - 1) / 2
-            guard value.precedes(storage[parent]) else { break }
-            storage[index] = storage[parent]
-            index = parent
+        storage.withUnsafeMutableBufferPointer { heap in
+            var index = heap.count - 1
+            while index > 0 {
+                let parent = (index - 1) / 2
+                guard value.precedes(heap[parent]) else { break }
+                heap[index] = heap[parent]
+                index = parent
+            }
+            heap[index] = value
         }
-        storage[index] = value
     }
 
     /// Removes the first completion (the heap must not be empty).
     mutating func removeFirst() -> PendingCompletion {
         let top = storage[0]
         let last = storage.removeLast()
-        let count = storage.count
-        guard count > 0 else { return top }
-        var index = 0
-        while true {
-            var child = 2 * index + 1
-            guard child < count else { break }
-            if child + 1 < count, storage[child + 1].precedes(storage[child]) { child += 1 }
-            guard storage[child].precedes(last) else { break }
-            storage[index] = storage[child]
-            index = child
+        guard !storage.isEmpty else { return top }
+        storage.withUnsafeMutableBufferPointer { heap in
+            let count = heap.count
+            var index = 0
+            while true {
+                var child = 2 * index + 1
+                guard child < count else { break }
+                if child + 1 < count, heap[child + 1].precedes(heap[child]) { child += 1 }
+                guard heap[child].precedes(last) else { break }
+                heap[index] = heap[child]
+                index = child
+            }
+            heap[index] = last
         }
-        storage[index] = last
         return top
     }
 
