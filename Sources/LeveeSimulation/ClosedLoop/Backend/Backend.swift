@@ -52,6 +52,7 @@ public struct Backend: Sendable {
     private let crnOn: Bool
     private let workersSlowDown: Bool
     private let fastReject: Bool
+    private let autoscalerCountsQueue: Bool
 
     /// The latest instant the backend has been advanced to.
     public private(set) var now: Int64 = 0
@@ -66,7 +67,8 @@ public struct Backend: Sendable {
     /// Autoscaler utilisation samples of the scale-down observation window, oldest first.
     private var utilisationSamples: GrowingRing<UtilisationSample>
     private var nextEvaluationAt: Int64
-    /// Busy-slot and slot time since the last evaluation (for the busy-slot autoscaler).
+    /// Busy-slot (or, with ``BackendConfiguration/autoscalerCountsQueuedWork``, busy-and-queued)
+    /// time and slot time since the last evaluation, for the busy-slot autoscaler.
     private var busyArea: Int64 = 0
     private var capacityArea: Int64 = 0
     private var utilisationWindowStart: Int64 = 0
@@ -92,6 +94,7 @@ public struct Backend: Sendable {
     public private(set) var isCrashed = false
     private var crashedAt: Int64 = 0
     private var restartAt: Int64 = .max
+    private var replicasAfterRestart = 0
 
     // Completions.
     /// Requests that reached a worker and finish at their own response time.
@@ -155,6 +158,7 @@ public struct Backend: Sendable {
         crnOn = model.commonRandomNumbers
         workersSlowDown = model.degradationSlowsWorkers
         fastReject = model.fastRejectWhenQueueFull
+        autoscalerCountsQueue = configuration.autoscalerCountsQueuedWork
 
         replicas = configuration.initialReplicas
         nextEvaluationAt = configuration.evaluationInterval
@@ -382,13 +386,14 @@ public struct Backend: Sendable {
             // Busy slots = requests holding or awaiting a slot, capped at the slot count (the
             // queue only forms when every slot is busy); integrate it exactly between endings.
             let total = slotFreeAt.count
+            let cap = autoscalerCountsQueue ? Int.max : total
             var last = now
             while occupancyEnds.minimum <= t {
                 let end = occupancyEnds.removeMinimum()
-                Self.accumulate(&busyArea, min(occupancyEnds.count + 1, total), end - last)
+                Self.accumulate(&busyArea, min(occupancyEnds.count + 1, cap), end - last)
                 last = end
             }
-            Self.accumulate(&busyArea, min(occupancyEnds.count, total), t - last)
+            Self.accumulate(&busyArea, min(occupancyEnds.count, cap), t - last)
             Self.accumulate(&capacityArea, total, elapsed)
             while let start = queuedStarts.first, start <= t { queuedStarts.removeFirst() }
         }
@@ -457,12 +462,15 @@ public struct Backend: Sendable {
         isCrashed = true
         crashedAt = t
         restartAt = Self.saturatingSum(t, configuration.downtime)
-        // The autoscaler is frozen while down; its first evaluation after the restart happens at
-        // once (the interval since the previous one has long passed), as a check made on each
-        // submission would.
-        nextEvaluationAt = restartAt
+        // The autoscaler is frozen while down. The original's demand-based one evaluates at once on
+        // restart (the interval since its previous check has long passed); a busy-slot one first
+        // needs an interval of measurements from the new pods.
+        nextEvaluationAt = configuration.model.autoscalerSeesBusySlots
+            ? Self.saturatingSum(restartAt, configuration.evaluationInterval) : restartAt
         counters.crashes += 1
         overloadedSince = nil
+        // A Deployment that keeps its replica count also keeps a scale-up already decided.
+        replicasAfterRestart = max(replicas, pendingReplicas ?? 0)
         pendingReplicas = nil
         readyAt = .max
         // Work not done by now is lost; in-flight successes become failures at their own instants.
@@ -493,7 +501,8 @@ public struct Backend: Sendable {
         counters.downtimeNanoseconds += now - crashedAt
         isCrashed = false
         restartAt = .max
-        if !configuration.keepReplicasAcrossCrash { replicas = configuration.minimumReplicas }
+        replicas = configuration.keepReplicasAcrossCrash ? replicasAfterRestart : configuration.minimumReplicas
+        counters.peakReplicas = max(counters.peakReplicas, replicas)
         slotFreeAt.removeAll()
         for _ in 0..<(replicas * slotsPerReplica) { slotFreeAt.insert(now) }
         busyArea = 0
