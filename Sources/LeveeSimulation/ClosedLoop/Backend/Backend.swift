@@ -20,9 +20,21 @@ import Darwin
 /// - ``nextCompletionTime`` and ``popCompletion()`` deliver completions in time order
 ///   (ties in submission order).
 ///
-/// Assigning each request to the earliest-free slot in submission order is the same as the
-/// original's replay of the queue over the slot heap, in O(log slots) per request. Containers
-/// are preallocated for a full fleet, so the hot path does not allocate.
+/// Assigning each request to the earliest-free slot in submission order is the original's
+/// replay of the queue over the slot heap, in O(log slots) per request. Containers are
+/// preallocated for a full fleet, so the hot path does not allocate once warm.
+///
+/// Where ``BackendConfiguration/original`` still differs from the Go code, on purpose:
+/// - a queued request starts the instant its slot frees (Go starts it at the next submission
+///   that drains the queue, so slots idle between arrivals while the reported latency assumes not);
+/// - the smoothed load, the demand estimate and crash detection move on at every
+///   ``advance(to:)`` (Go updates them only on submissions, so blocked traffic freezes them);
+/// - evaluations run on a fixed 15 s grid instead of at the first submission 15 s after the last;
+/// - ``BackendStatistics/crashes`` counts crashes (Go's table counts recoveries) and a crash moves
+///   flipped successes out of the success count (Go forgot to);
+/// - draws come from Go's PCG, seeded and ordered as Go draws them (a service time for every
+///   submission to a live backend, then errors only when they can still happen), but bit-identical
+///   results with Go are not a goal.
 public struct Backend: Sendable {
     public let configuration: BackendConfiguration
     public let seed: UInt64
@@ -259,6 +271,9 @@ public struct Backend: Sendable {
         }
         // The original's demand signal counts what reaches a live backend.
         admittedInWindow += 1
+        // Drawn before the queue check, as the original draws it for shed requests too.
+        let profile = phaseProfiles[phaseCursor]
+        let nominal = profile.latency.quantile(draw(request.id, .backendLatency)) * 1e6
         let earliestFree = slotFreeAt.minimum
         if earliestFree > t, queuedStarts.count >= configuration.queueDepthPerReplica * replicas {
             if fastReject {
@@ -272,8 +287,6 @@ public struct Backend: Sendable {
             return
         }
 
-        let profile = phaseProfiles[phaseCursor]
-        let nominal = profile.latency.quantile(draw(request.id, .backendLatency)) * 1e6
         let degradation = configuration.degradation.values(atLoad: load)
         let degraded = min(nominal * degradation.latencyMultiplier, Self.longestDuration)
         let occupancy = max(1, Int64(workersSlowDown ? degraded : nominal))
