@@ -69,12 +69,13 @@ struct BackendAutoscalerTests {
 
     /// A service slower than the original assumes (mean ≈ 220 ms instead of 67.65 ms): 60 rps
     /// keep ~13 of 11 slots busy, yet the assumed throughput says one replica is plenty.
-    func slowService(busySlots: Bool) throws -> Backend {
+    func slowService(busySlots: Bool, countQueued: Bool = false) throws -> Backend {
         let slow = S.scenario([S.phase(seconds: 600, p50: 200, p99: 400)])
         var model = BackendModel.original
         model.autoscalerSeesBusySlots = busySlots
         var configuration = BackendConfiguration(slotsPerReplica: 11, baselineErrorRate: 0, model: model)
         configuration.crashLoad = 1e9
+        configuration.autoscalerCountsQueuedWork = countQueued
         var backend = try Backend(configuration: configuration, scenario: slow, seed: 9)
         _ = S.run(&backend, S.steady(rate: 60, from: 0, seconds: 120), until: 120 * second)
         return backend
@@ -89,6 +90,10 @@ struct BackendAutoscalerTests {
         #expect(measured.replicas == 2 && measured.statistics.scaleUps == 1, "replicas \(measured.replicas), \(measured.statistics.scaleUps) scale-up(s)")
         // Two replicas carry ~13 busy slots of 22.
         #expect(measured.lastUtilisation > 0.5 && measured.lastUtilisation < 0.7)
+        // Counting the queue too, the first decision sees ~61 requests in a saturated replica
+        // (11 busy + 50 queued) and asks for ceil(61 / 7.7) = 8 replicas.
+        let queued = try slowService(busySlots: true, countQueued: true)
+        #expect(queued.statistics.peakReplicas == 8)
     }
 
     @Test("Busy-slot utilisation is the time-averaged busy fraction: 100 rps × 67.65 ms ÷ 11 slots ≈ 0.615")

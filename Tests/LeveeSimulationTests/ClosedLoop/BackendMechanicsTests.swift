@@ -7,7 +7,7 @@ struct BackendMechanicsTests {
     let second = BackendTestSupport.second
     let millisecond = BackendTestSupport.millisecond
 
-    @Test("Defaults are the original's reference constants; the presets differ only in the model")
+    @Test("Defaults are the original's reference constants; the presets differ only in the model and crash restart size")
     func defaults() {
         let c = BackendConfiguration.original
         #expect(c.nominalReplicaThroughput == 150 && c.queueDepthPerReplica == 50)
@@ -18,8 +18,10 @@ struct BackendMechanicsTests {
         #expect(c.crashLoad == 3.0 && c.crashSustain == 30 * second && c.downtime == 300 * second)
         #expect(c.baselineErrorRate == 0.005 && c.timeout == 1_500 * millisecond)
         #expect(c.model == .original && BackendConfiguration.realistic.model == .realistic)
+        #expect(!c.keepReplicasAcrossCrash && BackendConfiguration.realistic.keepReplicasAcrossCrash)
         var realistic = BackendConfiguration.realistic
         realistic.model = .original
+        realistic.keepReplicasAcrossCrash = false
         #expect(realistic == c)
     }
 

@@ -20,9 +20,21 @@ import Darwin
 /// - ``nextCompletionTime`` and ``popCompletion()`` deliver completions in time order
 ///   (ties in submission order).
 ///
-/// Assigning each request to the earliest-free slot in submission order is the same as the
-/// original's replay of the queue over the slot heap, in O(log slots) per request. Containers
-/// are preallocated for a full fleet, so the hot path does not allocate.
+/// Assigning each request to the earliest-free slot in submission order is the original's
+/// replay of the queue over the slot heap, in O(log slots) per request. Containers are
+/// preallocated for a full fleet, so the hot path does not allocate once warm.
+///
+/// Where ``BackendConfiguration/original`` still differs from the Go code, on purpose:
+/// - a queued request starts the instant its slot frees (Go starts it at the next submission
+///   that drains the queue, so slots idle between arrivals while the reported latency assumes not);
+/// - the smoothed load, the demand estimate and crash detection move on at every
+///   ``advance(to:)`` (Go updates them only on submissions, so blocked traffic freezes them);
+/// - evaluations run on a fixed 15 s grid instead of at the first submission 15 s after the last;
+/// - ``BackendStatistics/crashes`` counts crashes (Go's table counts recoveries) and a crash moves
+///   flipped successes out of the success count (Go forgot to);
+/// - draws come from Go's PCG, seeded and ordered as Go draws them (a service time for every
+///   submission to a live backend, then errors only when they can still happen), but bit-identical
+///   results with Go are not a goal.
 public struct Backend: Sendable {
     public let configuration: BackendConfiguration
     public let seed: UInt64
@@ -52,6 +64,7 @@ public struct Backend: Sendable {
     private let crnOn: Bool
     private let workersSlowDown: Bool
     private let fastReject: Bool
+    private let autoscalerCountsQueue: Bool
 
     /// The latest instant the backend has been advanced to.
     public private(set) var now: Int64 = 0
@@ -66,7 +79,8 @@ public struct Backend: Sendable {
     /// Autoscaler utilisation samples of the scale-down observation window, oldest first.
     private var utilisationSamples: GrowingRing<UtilisationSample>
     private var nextEvaluationAt: Int64
-    /// Busy-slot and slot time since the last evaluation (for the busy-slot autoscaler).
+    /// Busy-slot (or, with ``BackendConfiguration/autoscalerCountsQueuedWork``, busy-and-queued)
+    /// time and slot time since the last evaluation, for the busy-slot autoscaler.
     private var busyArea: Int64 = 0
     private var capacityArea: Int64 = 0
     private var utilisationWindowStart: Int64 = 0
@@ -92,6 +106,7 @@ public struct Backend: Sendable {
     public private(set) var isCrashed = false
     private var crashedAt: Int64 = 0
     private var restartAt: Int64 = .max
+    private var replicasAfterRestart = 0
 
     // Completions.
     /// Requests that reached a worker and finish at their own response time.
@@ -155,6 +170,7 @@ public struct Backend: Sendable {
         crnOn = model.commonRandomNumbers
         workersSlowDown = model.degradationSlowsWorkers
         fastReject = model.fastRejectWhenQueueFull
+        autoscalerCountsQueue = configuration.autoscalerCountsQueuedWork
 
         replicas = configuration.initialReplicas
         nextEvaluationAt = configuration.evaluationInterval
@@ -255,6 +271,9 @@ public struct Backend: Sendable {
         }
         // The original's demand signal counts what reaches a live backend.
         admittedInWindow += 1
+        // Drawn before the queue check, as the original draws it for shed requests too.
+        let profile = phaseProfiles[phaseCursor]
+        let nominal = profile.latency.quantile(draw(request.id, .backendLatency)) * 1e6
         let earliestFree = slotFreeAt.minimum
         if earliestFree > t, queuedStarts.count >= configuration.queueDepthPerReplica * replicas {
             if fastReject {
@@ -268,8 +287,6 @@ public struct Backend: Sendable {
             return
         }
 
-        let profile = phaseProfiles[phaseCursor]
-        let nominal = profile.latency.quantile(draw(request.id, .backendLatency)) * 1e6
         let degradation = configuration.degradation.values(atLoad: load)
         let degraded = min(nominal * degradation.latencyMultiplier, Self.longestDuration)
         let occupancy = max(1, Int64(workersSlowDown ? degraded : nominal))
@@ -382,13 +399,14 @@ public struct Backend: Sendable {
             // Busy slots = requests holding or awaiting a slot, capped at the slot count (the
             // queue only forms when every slot is busy); integrate it exactly between endings.
             let total = slotFreeAt.count
+            let cap = autoscalerCountsQueue ? Int.max : total
             var last = now
             while occupancyEnds.minimum <= t {
                 let end = occupancyEnds.removeMinimum()
-                Self.accumulate(&busyArea, min(occupancyEnds.count + 1, total), end - last)
+                Self.accumulate(&busyArea, min(occupancyEnds.count + 1, cap), end - last)
                 last = end
             }
-            Self.accumulate(&busyArea, min(occupancyEnds.count, total), t - last)
+            Self.accumulate(&busyArea, min(occupancyEnds.count, cap), t - last)
             Self.accumulate(&capacityArea, total, elapsed)
             while let start = queuedStarts.first, start <= t { queuedStarts.removeFirst() }
         }
@@ -457,12 +475,15 @@ public struct Backend: Sendable {
         isCrashed = true
         crashedAt = t
         restartAt = Self.saturatingSum(t, configuration.downtime)
-        // The autoscaler is frozen while down; its first evaluation after the restart happens at
-        // once (the interval since the previous one has long passed), as a check made on each
-        // submission would.
-        nextEvaluationAt = restartAt
+        // The autoscaler is frozen while down. The original's demand-based one evaluates at once on
+        // restart (the interval since its previous check has long passed); a busy-slot one first
+        // needs an interval of measurements from the new pods.
+        nextEvaluationAt = configuration.model.autoscalerSeesBusySlots
+            ? Self.saturatingSum(restartAt, configuration.evaluationInterval) : restartAt
         counters.crashes += 1
         overloadedSince = nil
+        // A Deployment that keeps its replica count also keeps a scale-up already decided.
+        replicasAfterRestart = max(replicas, pendingReplicas ?? 0)
         pendingReplicas = nil
         readyAt = .max
         // Work not done by now is lost; in-flight successes become failures at their own instants.
@@ -493,7 +514,8 @@ public struct Backend: Sendable {
         counters.downtimeNanoseconds += now - crashedAt
         isCrashed = false
         restartAt = .max
-        if !configuration.keepReplicasAcrossCrash { replicas = configuration.minimumReplicas }
+        replicas = configuration.keepReplicasAcrossCrash ? replicasAfterRestart : configuration.minimumReplicas
+        counters.peakReplicas = max(counters.peakReplicas, replicas)
         slotFreeAt.removeAll()
         for _ in 0..<(replicas * slotsPerReplica) { slotFreeAt.insert(now) }
         busyArea = 0

@@ -146,9 +146,9 @@ public struct BackendConfigurationError: Error, Sendable, Hashable, CustomString
 
 /// Every constant of the closed-loop backend, defaulted to the Go original's reference values.
 ///
-/// Times are nanoseconds of simulated time. ``original`` is the Go model exactly (every
-/// improvement of ``BackendModel`` off); ``realistic``, the default, has every improvement on and
-/// the same constants.
+/// Times are nanoseconds of simulated time. ``original`` is the Go model (every improvement of
+/// ``BackendModel`` off); ``realistic``, the default, has every improvement on, the same
+/// constants, and ``keepReplicasAcrossCrash``.
 public struct BackendConfiguration: Sendable, Hashable, Codable {
     /// The throughput the original's autoscaler assumes per replica, and the rate that sizes the
     /// worker slots by Little's law (150 requests per second).
@@ -164,6 +164,10 @@ public struct BackendConfiguration: Sendable, Hashable, Codable {
     public var slotsPerReplica: Int?
     /// The autoscaler's target utilisation (0.70).
     public var targetUtilisation: Double
+    /// With ``BackendModel/autoscalerSeesBusySlots``, also count queued requests as demand
+    /// (scaling on in-flight work, as an HPA on a concurrency metric does), so the autoscaler sees
+    /// how far demand exceeds capacity instead of at most 100 % busy. Off by default.
+    public var autoscalerCountsQueuedWork: Bool
     /// Time between autoscaler evaluations (15 s).
     public var evaluationInterval: Int64
     /// Time from a scale-up decision until the new replicas serve (30 s); a decision for more
@@ -186,8 +190,8 @@ public struct BackendConfiguration: Sendable, Hashable, Codable {
     public var crashSustain: Int64
     public var downtime: Int64
     /// After a crash the fleet restarts at ``minimumReplicas`` (false, the original: the pods are
-    /// gone) or at the size it had when it crashed (true: a Kubernetes Deployment keeps its replica
-    /// count and restarts the pods in place).
+    /// gone) or at the size it had, or had been told to reach, when it crashed (true: a Kubernetes
+    /// Deployment keeps its replica count, including a scale-up in progress, and restarts the pods).
     public var keepReplicasAcrossCrash: Bool
     /// The original's background error probability (0.005), used when the phase does not drive
     /// the backend's health.
@@ -214,6 +218,7 @@ public struct BackendConfiguration: Sendable, Hashable, Codable {
         initialReplicas: Int = 1,
         slotsPerReplica: Int? = nil,
         targetUtilisation: Double = 0.70,
+        autoscalerCountsQueuedWork: Bool = false,
         evaluationInterval: Int64 = 15 * nanosecondsPerSecond,
         provisioningLag: Int64 = 30 * nanosecondsPerSecond,
         scaleDownQuietPeriod: Int64 = 600 * nanosecondsPerSecond,
@@ -239,6 +244,7 @@ public struct BackendConfiguration: Sendable, Hashable, Codable {
         self.initialReplicas = initialReplicas
         self.slotsPerReplica = slotsPerReplica
         self.targetUtilisation = targetUtilisation
+        self.autoscalerCountsQueuedWork = autoscalerCountsQueuedWork
         self.evaluationInterval = evaluationInterval
         self.provisioningLag = provisioningLag
         self.scaleDownQuietPeriod = scaleDownQuietPeriod
@@ -264,8 +270,11 @@ public struct BackendConfiguration: Sendable, Hashable, Codable {
     /// The Go model exactly: reference constants, every improvement off.
     public static let original = BackendConfiguration(model: .original)
 
-    /// The default: reference constants, every improvement on.
-    public static let realistic = BackendConfiguration(model: .realistic)
+    /// The default: reference constants, every improvement on, and the fleet keeps its size
+    /// across a crash. (With the busy-slot autoscaler, restarting at one replica is a trap: the
+    /// overload that follows crashes it again before an evaluation interval plus the provisioning
+    /// lag can add capacity, so an unprotected backend would stay down most of the day.)
+    public static let realistic = BackendConfiguration(keepReplicasAcrossCrash: true, model: .realistic)
 
     /// Upper bound on the worker slots plus queue places of a full fleet; keeps preallocation sane.
     public static let maximumCapacity = 10_000_000
