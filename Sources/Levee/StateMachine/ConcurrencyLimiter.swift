@@ -97,14 +97,21 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     static let overloadFloor = 4.0
 
     /// Whether a failure that took `latency` nanoseconds, with `inFlight` calls still out, is a
-    /// refusal caused by admission: fast (the dependency turned it away) while the calls out are
-    /// not few. A dependency that fails everything fast drains in-flight to almost nothing, and
-    /// once the limit has come down to the floor the refusals are the dependency's own.
-    func isOverloadRefusal(latency: Double, inFlight: Int) -> Bool {
-        guard baselineSamples >= Self.recentHorizon, Double(inFlight) >= Self.overloadFloor,
-              latency < Self.fastFailureShare * baselineLatency else { return false }
+    /// refusal caused by admission: fast (the dependency turned it away) while far more calls are
+    /// out than the healthy offered rate (`arrivalRate`, the minute-long average of healthy
+    /// periods) keeps out at the healthy latency (Little's law), by the squared
+    /// tolerance and beyond Poisson noise: a queue has formed. A dependency that fails everything
+    /// fast drains in-flight to almost nothing, and fast failures of an exponential latency profile
+    /// at ordinary in-flight do not qualify. Once a limit is in force, refusals mean it is still
+    /// above what the dependency holds, until it is down to the floor, where they are the dependency's own.
+    func isOverloadRefusal(latency: Double, inFlight: Int, arrivalRate: Double) -> Bool {
+        guard baselineSamples >= Self.recentHorizon, Double(inFlight) >= Self.overloadFloor else { return false }
+        let baseline = baselineLatency
+        guard latency < Self.fastFailureShare * baseline else { return false }
         if case .limiting = phase { return limit > Self.overloadFloor }
-        return true
+        let healthy = arrivalRate * baseline / 1e9
+        let queued = Self.tolerance * Self.tolerance * healthy
+        return Double(inFlight) >= queued + 3 * queued.squareRoot()
     }
 
     /// Whether the limit in force can still come down far enough to tell overload from a sick

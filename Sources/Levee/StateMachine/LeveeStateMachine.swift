@@ -130,7 +130,7 @@ package struct LeveeStateMachine {
         case .failure:
             counters.failures += 1
             let latency = Double(instant - permit.acquiredAt)
-            if limiter.isOverloadRefusal(latency: latency, inFlight: permits.inFlight) {
+            if limiter.isOverloadRefusal(latency: latency, inFlight: permits.inFlight, arrivalRate: traffic.healthyArrivalRate) {
                 // Caused by admission: the limiter's to fix, not evidence that the dependency is sick.
                 if limiter.recordOverloadRefusal(at: instant, inFlight: permits.inFlight, throughput: traffic.completionRate,
                                                  maximum: configuration.maximumInFlight) == .engaged {
