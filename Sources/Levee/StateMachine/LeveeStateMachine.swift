@@ -205,6 +205,9 @@ package struct LeveeStateMachine {
 
     // MARK: Time
 
+    /// Inlined into both paths: in the usual case it is a comparison and a store, and the periodic
+    /// work it rarely starts stays out of line.
+    @inline(__always)
     private mutating func advance(to instant: Int64) throws(LeveeError) {
         guard instant >= latest else { throw .timeWentBackwards(instant: instant, latest: latest) }
         latest = instant
@@ -213,6 +216,7 @@ package struct LeveeStateMachine {
     }
 
     /// Periodic work, run lazily by the first event of each tick: rates and the latency limiter.
+    @inline(never)
     private mutating func tick(at instant: Int64) {
         traffic.close(at: instant, healthy: errorControl.mode == .closed)
         let allowed = errorControl.mode == .closed

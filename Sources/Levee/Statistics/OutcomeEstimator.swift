@@ -24,6 +24,18 @@ struct OutcomeEstimator: Hashable, Sendable {
     /// Records one completion.
     mutating func record(failure: Bool) {
         let x: Double = failure ? 1 : 0
+        // The usual case: every scale has its full weight, so each takes a plain EWMA step (what
+        // `update` does then, without its two tests per scale).
+        if counts.0 == 2 * Self.horizons.0 && counts.1 == 2 * Self.horizons.1 && counts.2 == 2 * Self.horizons.2
+            && counts.3 == 2 * Self.horizons.3 && counts.4 == 2 * Self.horizons.4
+        {
+            rates.0 += (x - rates.0) * (1 / Self.horizons.0)
+            rates.1 += (x - rates.1) * (1 / Self.horizons.1)
+            rates.2 += (x - rates.2) * (1 / Self.horizons.2)
+            rates.3 += (x - rates.3) * (1 / Self.horizons.3)
+            rates.4 += (x - rates.4) * (1 / Self.horizons.4)
+            return
+        }
         Self.update(&rates.0, &counts.0, x, Self.horizons.0)
         Self.update(&rates.1, &counts.1, x, Self.horizons.1)
         Self.update(&rates.2, &counts.2, x, Self.horizons.2)
