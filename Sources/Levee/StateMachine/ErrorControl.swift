@@ -115,6 +115,10 @@ struct ErrorControl: Hashable, Sendable {
             growth = naturalExp(exponent)
             shrink = naturalExp(-exponent)
         }
+
+        // A cache, not part of the controller's value: any two compare equal.
+        static func == (lhs: Self, rhs: Self) -> Bool { true }
+        func hash(into hasher: inout Hasher) {}
     }
 
     mutating func evaluate(rate: Double, samples: Double, at instant: Int64, policy: ErrorPolicy) -> Verdict {

@@ -21,8 +21,8 @@ struct OutcomeEstimator: Hashable, Sendable {
     /// effective sample size).
     var counts: (Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0)
     /// Whether every count is known to sit at its cap (2 × horizon), so that `record` may take
-    /// plain EWMA steps. Only `record` sets it; anything else that touches the counts clears it.
-    /// Not part of the value (see `==`).
+    /// plain EWMA steps. `record` and `reconcile` recompute it; `seed`, `reset` and a restore
+    /// clear it. Not part of the value (see `==`).
     private var saturated = false
 
     /// Records one completion.
