@@ -101,6 +101,11 @@ struct CLITests {
         #expect(status(["--seed", "x"]) == 2)
         #expect(status(["--scenario", "/nonexistent.csv"]) == 2)
         #expect(status(["--seed", "3", "--limit", "10", "--generator", "fast"]) == nil)
+        #expect(status(["--throughput", "--stats"]) == 2)
+        #expect(status(["--throughput", "--limit", "10"]) == 2)
+        #expect(status(["--event-order", "go"]) == 2)
+        #expect(status(["--throughput", "--event-order", "sideways"]) == 2)
+        #expect(status(["--throughput", "--event-order", "go", "--generator", "go"]) == nil)
         #expect(LeveeCommand.exitStatus(for: UsageError(message: "x")) == 2)
     }
 }

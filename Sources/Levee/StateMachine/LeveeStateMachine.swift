@@ -57,6 +57,32 @@ package struct LeveeStateMachine {
     /// the latest one instead of being refused.
     package mutating func acquire(at instant: Int64, clampToLatest: Bool) throws(LeveeError) -> (Admission, StateChange?) {
         let instant = clampToLatest ? max(instant, latest) : instant
+        switch try decide(at: instant) {
+        case .admitted(let permit):
+            return (.admitted(permit), takeChange())
+        case .rejected(let reason):
+            return (.rejected(makeRejection(reason, at: instant)), takeChange())
+        }
+    }
+
+    /// The same decision as ``acquire(at:)`` without the rejection's figures or the transition:
+    /// for a caller (the simulator) that reads the state itself and only needs the permit.
+    package mutating func admit(at instant: Int64) throws(LeveeError) -> Permit? {
+        let decision = try decide(at: instant)
+        pendingChange = nil
+        guard case .admitted(let permit) = decision else { return nil }
+        return permit
+    }
+
+    private enum Decision {
+        case admitted(Permit)
+        case rejected(RejectionReason)
+    }
+
+    /// Everything `acquire` decides and records; building a ``Rejection`` is left to the callers
+    /// that hand one out.
+    @inline(__always)
+    private mutating func decide(at instant: Int64) throws(LeveeError) -> Decision {
         try advance(to: instant)
         traffic.arrivals += 1
 
@@ -80,21 +106,20 @@ package struct LeveeStateMachine {
         if let reason {
             if !configuration.dryRun || permits.isFull {
                 countRejection(reason)
-                return (.rejected(makeRejection(reason, at: instant)), takeChange())
+                return .rejected(reason)
             }
             counters.dryRunRejections += 1
         } else if permits.isFull {
             // The hard ceiling of the permit table binds even in dry-run mode: it is memory, not policy.
             countRejection(.concurrencyLimit)
-            return (.rejected(makeRejection(.concurrencyLimit, at: instant)), takeChange())
+            return .rejected(.concurrencyLimit)
         }
 
         let (slot, generation) = permits.take()
         counters.admitted += 1
         if isProbe { counters.probes += 1 }
-        let permit = Permit(acquiredAt: instant, isProbe: isProbe, wouldHaveBeenRejected: reason,
-                            slot: slot, generation: generation, epoch: permits.epoch, owner: permits.owner)
-        return (.admitted(permit), takeChange())
+        return .admitted(Permit(acquiredAt: instant, isProbe: isProbe, wouldHaveBeenRejected: reason,
+                                slot: slot, generation: generation, epoch: permits.epoch, owner: permits.owner))
     }
 
     // MARK: Completion
@@ -105,11 +130,25 @@ package struct LeveeStateMachine {
 
     package mutating func release(_ permit: Permit, outcome: Outcome, at instant: Int64, clampToLatest: Bool) throws(LeveeError) -> StateChange? {
         let instant = clampToLatest ? max(instant, latest) : instant
+        try record(permit, outcome: outcome, at: instant)
+        return takeChange()
+    }
+
+    /// The same as ``release(_:outcome:at:)`` without handing out the transition (the simulator
+    /// reads the state itself).
+    package mutating func complete(_ permit: Permit, outcome: Outcome, at instant: Int64) throws(LeveeError) {
+        try record(permit, outcome: outcome, at: instant)
+        pendingChange = nil
+    }
+
+    /// Everything `release` records and decides.
+    @inline(__always)
+    private mutating func record(_ permit: Permit, outcome: Outcome, at instant: Int64) throws(LeveeError) {
         try advance(to: instant)
         guard permits.isOutstanding(slot: permit.slot, generation: permit.generation,
                                     epoch: permit.epoch, owner: permit.owner) else {
             counters.staleReleases += 1
-            return takeChange()
+            return
         }
         // Refused before the slot is freed, so a bad instant loses nothing: the permit stays
         // outstanding and can still be released correctly.
@@ -122,7 +161,7 @@ package struct LeveeStateMachine {
         switch outcome {
         case .ignored:
             counters.ignored += 1
-            return takeChange()
+            return
         case .success:
             counters.successes += 1
             failed = false
@@ -162,11 +201,13 @@ package struct LeveeStateMachine {
 
         successesSinceEvaluation += 1
         if failed || successesSinceEvaluation >= 16 { evaluate(at: instant) }
-        return takeChange()
     }
 
     // MARK: Time
 
+    /// Inlined into both paths: in the usual case it is a comparison and a store, and the periodic
+    /// work it rarely starts stays out of line.
+    @inline(__always)
     private mutating func advance(to instant: Int64) throws(LeveeError) {
         guard instant >= latest else { throw .timeWentBackwards(instant: instant, latest: latest) }
         latest = instant
@@ -175,6 +216,7 @@ package struct LeveeStateMachine {
     }
 
     /// Periodic work, run lazily by the first event of each tick: rates and the latency limiter.
+    @inline(never)
     private mutating func tick(at instant: Int64) {
         traffic.close(at: instant, healthy: errorControl.mode == .closed)
         let allowed = errorControl.mode == .closed
