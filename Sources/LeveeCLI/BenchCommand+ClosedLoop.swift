@@ -179,7 +179,7 @@ extension BenchCommand {
             progress.finish()
             print(ClosedLoopTable.render(result))
             if let json {
-                try result.jsonData().write(to: URL(fileURLWithPath: json), options: .atomic)
+                try result.writeJSON(to: json)
                 print("JSON results written to \(json)")
             }
             return
@@ -188,7 +188,7 @@ extension BenchCommand {
         progress.finish()
         print(ClosedLoopTable.render(result))
         if let json {
-            try result.jsonData().write(to: URL(fileURLWithPath: json), options: .atomic)
+            try result.writeJSON(to: json)
             print("JSON results written to \(json)")
         }
     }

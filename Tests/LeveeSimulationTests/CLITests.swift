@@ -107,23 +107,8 @@ struct CLITests {
 
 @Suite("CLI: bench --closed-loop options")
 struct ClosedLoopCLITests {
-    func status(_ arguments: [String]) -> Int32? {
-        do {
-            _ = try BenchCommand.parse(arguments)
-            return nil
-        } catch {
-            return LeveeCommand.exitStatus(for: error)
-        }
-    }
-
-    func message(_ arguments: [String]) -> String {
-        do {
-            _ = try BenchCommand.parse(arguments)
-            return ""
-        } catch {
-            return BenchCommand.message(for: error)
-        }
-    }
+    func status(_ arguments: [String]) -> Int32? { CLITests().benchStatus(arguments) }
+    func message(_ arguments: [String]) -> String { CLITests().benchMessage(arguments) }
 
     @Test("Bad closed-loop values exit with status 2", arguments: [
         ["--closed-loop", "--model", "go"], ["--closed-loop", "--retry", "sometimes"], ["--closed-loop", "--attempts", "0"],
