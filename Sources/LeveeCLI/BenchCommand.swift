@@ -6,12 +6,20 @@ import LeveeSimulation
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Run the open-loop benchmark: every candidate against the Prescient oracle.",
+        abstract: "Run the open-loop benchmark (every candidate against the Prescient oracle) or, with --closed-loop, the closed loop.",
         discussion: """
             Every candidate sees the same seeded request stream on simulated time and is scored as \
             the Go original scores it (BadTraffic, LostBusiness, TotalPenalty, transition classes), \
             plus missed incidents, throttling episodes and per-request counts. With several seeds, \
             the table of each seed is followed by the means with 95 % confidence intervals.
+
+            With --closed-loop, each candidate drives its own simulated backend (autoscaler, worker \
+            slots, queue, overload and crashes) with the scenario's RPM as exogenous demand, through \
+            clients that retry; scored with the original's epoch Delta and SLO measures (goodput, SLO \
+            attainment per minute, latency, wasted work, crashes). Defaults: --model realistic, \
+            --retry backoff (3 attempts, 100 ms base, 1 s cap, full jitter), --retry-budget 0.1 over 10 s, \
+            --instances 1, and every built-in candidate but block-all. '--model original --retry none' \
+            reproduces the Go original's model.
             """)
 
     @OptionGroup var scenarioOptions: ScenarioOptions
@@ -29,10 +37,10 @@ struct BenchCommand: ParsableCommand {
     var seeds: String = "1"
 
     @Option(help: ArgumentHelp(
-        "Comma-separated candidates, or 'all': \(CandidateDescriptor.builtIn.map(\.identifier).joined(separator: ", ")).",
+        "Comma-separated candidates, or 'all': \(CandidateDescriptor.builtIn.map(\.identifier).joined(separator: ", ")) (default: all; with --closed-loop, all but block-all).",
         discussion: "A static breaker of any configuration is named by its spec, \(StaticWindowBreaker.Configuration.specSyntax), e.g. static(threshold=5,window=10s,open=30s,probes=3); 'levee tune' prints the best one for a scenario.",
         valueName: "list"))
-    var candidates: String = "all"
+    var candidates: String?
 
     @Option(help: ArgumentHelp("Write the results as JSON to this file.", valueName: "path"))
     var json: String?
@@ -46,6 +54,8 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Never show progress, even on a terminal.")
     var quiet = false
 
+    @OptionGroup(title: "Closed loop") var closedLoop: ClosedLoopOptions
+
     /// Everything the options describe, validated.
     struct Plan {
         var scenario: Scenario
@@ -58,6 +68,11 @@ struct BenchCommand: ParsableCommand {
 
     mutating func validate() throws {
         _ = try plan()
+        if closedLoop.enabled {
+            _ = try closedLoopPlan()
+        } else {
+            try closedLoop.requireClosedLoopForItsOptions()
+        }
     }
 
     /// Validates the options and resolves them.
@@ -83,7 +98,8 @@ struct BenchCommand: ParsableCommand {
         }
         let candidateList: [CandidateDescriptor]
         do {
-            candidateList = try CandidateDescriptor.parseList(candidates)
+            candidateList = try candidates.map(CandidateDescriptor.parseList)
+                ?? (closedLoop.enabled ? CandidateDescriptor.closedLoopDefaults : CandidateDescriptor.builtIn)
         } catch {
             throw ValidationError("--candidates: \(error)")
         }
@@ -101,6 +117,10 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if closedLoop.enabled {
+            try runClosedLoop()
+            return
+        }
         let plan = try plan()
         let configuration = OpenLoopConfiguration(
             scenario: plan.scenario, slo: plan.slo, seeds: plan.seeds, candidates: plan.candidates,

@@ -109,3 +109,65 @@ struct CLITests {
         #expect(LeveeCommand.exitStatus(for: UsageError(message: "x")) == 2)
     }
 }
+
+@Suite("CLI: bench --closed-loop options")
+struct ClosedLoopCLITests {
+    func status(_ arguments: [String]) -> Int32? { CLITests().benchStatus(arguments) }
+    func message(_ arguments: [String]) -> String { CLITests().benchMessage(arguments) }
+
+    @Test("Bad closed-loop values exit with status 2", arguments: [
+        ["--closed-loop", "--model", "go"], ["--closed-loop", "--retry", "sometimes"], ["--closed-loop", "--attempts", "0"],
+        ["--closed-loop", "--attempts", "101"], ["--closed-loop", "--retry", "none", "--attempts", "3"],
+        ["--closed-loop", "--retry-budget", "1.5"], ["--closed-loop", "--retry-budget", "nan"], ["--closed-loop", "--retry-budget", "x"],
+        ["--closed-loop", "--instances", "0"], ["--closed-loop", "--instances", "1001"], ["--closed-loop", "--queue-depth", "0"],
+        ["--closed-loop", "--load-scale", "0"], ["--closed-loop", "--load-scale", "inf"], ["--closed-loop", "--error-scale", "-1"],
+        ["--closed-loop", "--sweep", "latency"], ["--closed-loop", "--sweep", "slo", "--candidates", "levee"],
+        ["--closed-loop", "--sweep", "slo", "--candidates", "static-peak,static-bau"],
+        ["--closed-loop", "--sweep", "load", "--load-scale", "2"], ["--closed-loop", "--sweep", "queue-depth", "--queue-depth", "10"],
+        ["--closed-loop", "--report", "/tmp/x"], ["--closed-loop", "--slo", "1"],
+        ["--model", "original"], ["--retry", "none"], ["--instances", "4"], ["--sweep", "load"],
+    ])
+    func badValues(arguments: [String]) {
+        #expect(status(arguments) == 2)
+    }
+
+    @Test("Messages name the option")
+    func messages() {
+        #expect(message(["--closed-loop", "--instances", "0"]).contains("--instances"))
+        #expect(message(["--closed-loop", "--retry-budget", "2"]).contains("--retry-budget"))
+        #expect(message(["--retry", "none"]).contains("--closed-loop"))
+        #expect(message(["--closed-loop", "--load-scale", "-2"]).contains("--load-scale"))
+    }
+
+    @Test("Defaults and explicit values resolve to the configuration")
+    func plans() throws {
+        let defaults = try BenchCommand.parse(["--closed-loop"]).closedLoopPlan()
+        #expect(defaults.configuration.clients == .standard)
+        #expect(defaults.configuration.backend == .realistic)
+        #expect(defaults.configuration.instances == 1)
+        #expect(defaults.configuration.candidates == CandidateDescriptor.closedLoopDefaults)
+        #expect(!defaults.configuration.candidates.contains(.blockAll))
+        #expect(defaults.configuration.candidates.contains(.allowAll))
+        #expect(defaults.sweep == nil)
+
+        let original = try BenchCommand.parse([
+            "--closed-loop", "--model", "original", "--retry", "none", "--queue-depth", "25", "--instances", "100",
+            "--load-scale", "2", "--error-scale", "0.2", "--candidates", "levee,static-peak", "--sweep", "slo", "--seeds", "3",
+        ]).closedLoopPlan()
+        var expectedBackend = BackendConfiguration.original
+        expectedBackend.queueDepthPerReplica = 25
+        #expect(original.configuration.backend == expectedBackend)
+        #expect(original.configuration.clients == .original)
+        #expect(original.configuration.instances == 100)
+        #expect(original.configuration.loadScale == 2)
+        #expect(original.configuration.errorScale == 0.2)
+        #expect(original.configuration.seeds.count == 3)
+        #expect(original.sweep == .slo)
+
+        let immediate = try BenchCommand.parse(["--closed-loop", "--retry", "immediate", "--attempts", "5", "--retry-budget", "none"])
+            .closedLoopPlan()
+        #expect(immediate.configuration.clients == ClientPolicy(retry: .immediate(maxAttempts: 5)))
+        let budget = try BenchCommand.parse(["--closed-loop", "--retry-budget", "0.2"]).closedLoopPlan()
+        #expect(budget.configuration.clients.budget?.ratio == 0.2)
+    }
+}

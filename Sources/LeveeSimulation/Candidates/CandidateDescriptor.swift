@@ -16,6 +16,8 @@ public struct CandidateDescriptor: Sendable, Hashable, CustomStringConvertible {
     public let relativeCost: Double
 
     let makeLane: @Sendable (LaneContext) -> LaneDriver
+    /// Runs the closed loop with this candidate type (specialised, like ``makeLane``).
+    let runClosedLoop: @Sendable (ClosedLoopRunContext) throws(ClosedLoopError) -> ClosedLoopCandidateResult
 
     /// Describes a candidate built by `make` for each run.
     public init<Candidate: BenchmarkCandidate>(
@@ -28,6 +30,7 @@ public struct CandidateDescriptor: Sendable, Hashable, CustomStringConvertible {
         self.relativeCost = relativeCost
         // The closure is generic over the concrete type, so the lane it builds is specialised.
         self.makeLane = { context in LaneDriver(Lane(candidate: make(context.environment), context: context)) }
+        self.runClosedLoop = { context throws(ClosedLoopError) in try ClosedLoopSimulation.run(context, make: make) }
     }
 
     public var description: String { identifier }
