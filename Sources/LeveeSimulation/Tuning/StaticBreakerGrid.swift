@@ -116,3 +116,31 @@ public struct StaticBreakerGrid: Sendable, Hashable, Codable {
             probes: counts(probes, center.probes))
     }
 }
+
+extension StaticWindowBreaker.Configuration {
+    /// How many of the four parameters differ from `other` (0 to 4).
+    func differingParameters(from other: Self) -> Int {
+        [threshold != other.threshold, windowNanoseconds != other.windowNanoseconds,
+         openNanoseconds != other.openNanoseconds, probes != other.probes].filter { $0 }.count
+    }
+}
+
+extension StaticBreakerGrid {
+    /// The default coarse grid for the closed loop, 4 × 2 × 3 × 2 = 48 configurations, each a
+    /// full closed-loop run per training seed (seconds of CPU each, against milliseconds per lane
+    /// in the open loop), so the steps are coarser than ``standard``'s, about ×5 with an
+    /// ``StaticBreakerTuner/Refinement/axes`` refinement to follow:
+    /// - thresholds 20, 100, 500, 2,500: under overload the backend's fast rejects arrive in
+    ///   bursts of hundreds to thousands per second, so a threshold that suits the open loop's
+    ///   healthy errors trips on the first burst or on none;
+    /// - windows 0.5 s and 3 s (a burst is measured in fractions of a second; longer windows
+    ///   mostly add false trips from healthy errors);
+    /// - open durations 1 s, 5 s, 25 s (a crash restarts in tens of seconds, an overload clears
+    ///   as soon as the load drops);
+    /// - probes 2 and 20.
+    public static let closedLoop = try! StaticBreakerGrid(
+        thresholds: [20, 100, 500, 2_500],
+        windowsNanoseconds: [500_000_000, 3_000_000_000],
+        opensNanoseconds: [1_000_000_000, 5_000_000_000, 25_000_000_000],
+        probes: [2, 20])
+}
