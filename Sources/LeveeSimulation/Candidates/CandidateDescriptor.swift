@@ -77,7 +77,7 @@ extension CandidateDescriptor {
 
     /// Every candidate the harness knows, in the order tables list them before sorting.
     public static let builtIn: [CandidateDescriptor] = [
-        .levee, .staticPeak, .staticBAU, .staticHindsight,
+        .levee, .staticPeak, .staticBAU, .staticHindsight, .staticHindsightClosed,
         .semianClassic, .semianClassicDerived, .semianAdaptive,
         .sreThrottle, .envoyAdmission, .resilience4j,
         .gradient2, .vegas, .aimd, .staticLimiter, .semianAdaptiveUngated,

@@ -126,17 +126,18 @@ extension StaticWindowBreaker.Configuration {
 }
 
 extension StaticBreakerGrid {
-    /// The default coarse grid for the closed loop, 4 × 2 × 3 × 2 = 48 configurations, each a
-    /// full closed-loop run per training seed (seconds of CPU each, against milliseconds per lane
-    /// in the open loop), so the steps are coarser than ``standard``'s, about ×5 with an
-    /// ``StaticBreakerTuner/Refinement/axes`` refinement to follow:
-    /// - thresholds 20, 100, 500, 2,500: under overload the backend's fast rejects arrive in
-    ///   bursts of hundreds to thousands per second, so a threshold that suits the open loop's
-    ///   healthy errors trips on the first burst or on none;
-    /// - windows 0.5 s and 3 s (a burst is measured in fractions of a second; longer windows
-    ///   mostly add false trips from healthy errors);
-    /// - open durations 1 s, 5 s, 25 s (a crash restarts in tens of seconds, an overload clears
-    ///   as soon as the load drops);
+    /// The default coarse grid for the closed loop, 4 × 2 × 3 × 2 = 48 configurations. Each is a
+    /// full closed-loop run per training seed (about 12 s of CPU for Cyber Monday, against well
+    /// under a second per lane in the open loop), so the steps are coarser than ``standard``'s,
+    /// about ×5, and the refinement moves one parameter at a time
+    /// (``StaticBreakerTuner/Refinement/axes``):
+    /// - thresholds 20, 100, 500, 2,500: Cyber Monday's demand peaks at 4,800 requests/s before
+    ///   retries; healthy errors (0.5 %) are tens per second, while a backend whose queue is full
+    ///   rejects in 1 ms (the realistic model), up to thousands per second, so useful thresholds
+    ///   span both;
+    /// - windows 0.5 s and 3 s (a burst of fast rejects fills a short window);
+    /// - open durations 1 s, 5 s, 25 s (an overload can clear within seconds of the load
+    ///   dropping; a crash keeps the backend down for 300 s, long enough for repeated probing);
     /// - probes 2 and 20.
     public static let closedLoop = try! StaticBreakerGrid(
         thresholds: [20, 100, 500, 2_500],

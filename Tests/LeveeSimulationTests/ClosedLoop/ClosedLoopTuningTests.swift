@@ -98,4 +98,19 @@ struct ClosedLoopTuningTests {
         // The product refinement of the same grid would score up to 80 per round.
         #expect(StaticBreakerGrid.closedLoop.refined(around: coarseBest).count > 8)
     }
+
+    @Test("The closed-loop winner ships as static-hindsight-closed, a default closed-loop candidate")
+    func builtInWinner() throws {
+        let named = try CandidateDescriptor.parseList("static-hindsight-closed")
+        #expect(named == [.staticHindsightClosed])
+        #expect(named[0].displayName == "Static-Hindsight-Closed")
+        #expect(CandidateDescriptor.closedLoopDefaults.contains(.staticHindsightClosed))
+        // It is the configuration its documentation names, under its own identifier.
+        let spec = try StaticWindowBreaker.Configuration(spec: "static(threshold=13,window=1225ms,open=1s,probes=2)")
+        var direct = Self.base
+        direct.candidates = [.staticHindsightClosed, .staticWindow(spec)]
+        let result = try ClosedLoopBenchmark.run(direct)
+        let runs = result.seedResults[0].candidates
+        #expect(runs[0].delta == runs[1].delta && runs[0].blocked == runs[1].blocked)
+    }
 }
