@@ -118,8 +118,8 @@ extension BenchCommand {
     /// - Throws: `ValidationError` naming the bad option.
     func closedLoopPlan() throws -> (configuration: ClosedLoopConfiguration, sweep: ClosedLoopSweep?) {
         let plan = try plan()
-        if report != nil {
-            throw ValidationError("--report is not available with --closed-loop yet; use --json")
+        if report != nil, closedLoop.sweep != nil {
+            throw ValidationError("--report charts one benchmark run, not a sweep: drop --report or --sweep")
         }
         var backend: BackendConfiguration = closedLoop.model == .original ? .original : .realistic
         if let depth = closedLoop.queueDepth {
@@ -148,6 +148,8 @@ extension BenchCommand {
             scenario: plan.scenario, slo: plan.slo, seeds: plan.seeds, candidates: plan.candidates, backend: backend,
             clients: try closedLoop.clientPolicy(), instances: closedLoop.instances ?? 1, loadScale: load, errorScale: errors,
             parallelism: plan.threads)
+        var charted = configuration
+        charted.seriesSeed = report == nil ? nil : plan.seeds.first
         do {
             _ = try configuration.validated()
         } catch {
@@ -165,7 +167,7 @@ extension BenchCommand {
                 throw ValidationError("--sweep queue-depth sets the depth itself: drop --queue-depth")
             }
         }
-        return (configuration, closedLoop.sweep?.sweep)
+        return (charted, closedLoop.sweep?.sweep)
     }
 
     func runClosedLoop() throws {
@@ -190,6 +192,11 @@ extension BenchCommand {
         if let json {
             try result.writeJSON(to: json)
             print("JSON results written to \(json)")
+        }
+        if let report {
+            guard let series = result.series else { throw UsageError(message: "no series recorded for the report") }
+            let path = try ClosedLoopReport(result: result, series: series, configuration: configuration).write(toDirectory: report)
+            print("Report written to \(path)")
         }
     }
 }
