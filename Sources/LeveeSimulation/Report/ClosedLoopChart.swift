@@ -125,7 +125,7 @@ struct ClosedLoopChart {
     private let top = 8.0
     private let trafficHeight = 110.0
     private let stateHeight = 12.0
-    private let backendHeight = 56.0
+    private let backendHeight = 64.0
     private let queueHeight = 30.0
     private let axisHeight = 20.0
 
@@ -134,7 +134,7 @@ struct ClosedLoopChart {
     private var stateTop: Double { trafficBottom + 4 }
     private var backendTop: Double { stateTop + stateHeight + 10 }
     private var backendBottom: Double { backendTop + backendHeight }
-    private var queueTop: Double { backendBottom + 8 }
+    private var queueTop: Double { backendBottom + 14 }
     private var queueBottom: Double { queueTop + queueHeight }
     var height: Double { queueBottom + axisHeight }
 
@@ -218,8 +218,9 @@ struct ClosedLoopChart {
             let level = backendBottom - Double(step) * backendHeight
             gridLine(level)
             leftLabel(SummaryTable.format(scales.replicas * Double(step), decimals: 0), level, "axis replicas-axis")
-            rightLabel(SummaryTable.format(scales.load * Double(step), decimals: 0), level, "axis load-axis")
         }
+        // The load axis is labelled at its top and at the reference lines only: a 0 would crowd the 1.
+        rightLabel(SummaryTable.format(scales.load, decimals: 0), backendTop, "axis load-axis")
         for reference in [1, scales.crashLoad] where reference < scales.load && reference > 0 {
             let level = y(reference, maximum: scales.load, bottom: backendBottom, height: backendHeight)
             rightLabel(SummaryTable.format(reference, decimals: reference == reference.rounded() ? 0 : 1), level, "axis load-axis")

@@ -100,8 +100,10 @@ public struct ClosedLoopReport {
         page += header()
         page += summarySection()
         page += legend()
+        let windows = windows()
+        page += contents(windows)
         page += overviewSection()
-        for window in windows() { page += zoomSection(window) }
+        for (index, window) in windows.enumerated() { page += zoomSection(window, anchor: "zoom-\(index + 1)") }
         page += notesSection()
         page += "</main></body></html>\n"
         return page
@@ -200,7 +202,8 @@ public struct ClosedLoopReport {
         if hours > 12 { return 2 * 3600 }
         if hours > 3 { return 3600 }
         if seconds > 3600 { return 900 }
-        if seconds > 1200 { return 300 }
+        if seconds > 1500 { return 300 }
+        if seconds > 600 { return 120 }
         return 60
     }
 
@@ -217,7 +220,7 @@ public struct ClosedLoopReport {
     private func overviewSection() -> String {
         let bins = ClosedLoopBins(bucketSeconds: bucketSeconds, bucketCount: bucketCount, from: 0, to: runSeconds,
                                   maximumBins: Self.maximumBins)
-        var html = "<section><h2>The whole run</h2><p class=\"hint\">Every candidate over the whole scenario, in bins of "
+        var html = "<section id=\"overview\"><h2>The whole run</h2><p class=\"hint\">Every candidate over the whole scenario, in bins of "
         html += "\(bins.binSeconds) s (rates are means over a bin; replicas, load and queue are the largest seen in it). "
         html += "Axes are shared, so the charts compare.</p>"
         for (candidate, svg) in charts(bins, tickSeconds: tick(for: runSeconds), showSeconds: false, label: "over the whole run") {
@@ -227,10 +230,18 @@ public struct ClosedLoopReport {
         return html
     }
 
-    private func zoomSection(_ window: Window) -> String {
+    /// Links to the sections, so that a reader can jump to an incident.
+    private func contents(_ windows: [Window]) -> String {
+        var html = "<nav class=\"contents\"><b>Charts:</b> <a href=\"#overview\">the whole run</a>"
+        for (index, window) in windows.enumerated() { html += " · <a href=\"#zoom-\(index + 1)\">\(escapeHTML(window.title))</a>" }
+        html += "</nav>\n"
+        return html
+    }
+
+    private func zoomSection(_ window: Window, anchor: String) -> String {
         let bins = ClosedLoopBins(bucketSeconds: bucketSeconds, bucketCount: bucketCount, from: window.start, to: window.end,
                                   maximumBins: Self.maximumBins)
-        var html = "<section class=\"zoom\"><h2>\(escapeHTML(window.title))</h2>"
+        var html = "<section class=\"zoom\" id=\"\(anchor)\"><h2>\(escapeHTML(window.title))</h2>"
         html += "<p class=\"hint\">\(escapeHTML(window.description)) Bins of \(bins.binSeconds) s.</p>"
         html += windowTable(bins)
         for (candidate, svg) in charts(bins, tickSeconds: tick(for: window.end - window.start), showSeconds: true,
@@ -304,7 +315,7 @@ public struct ClosedLoopReport {
         :root{--demand:#1d2430;--attempts:#c7ccd4;--goodput:#1f4e8c;--replicas:#7a4fa0;--load:#e07b1a;--queued:#a08a6a;--down:rgba(214,69,65,.16);}
         .sw.demand{height:0;border-top:2px dashed var(--demand)}.sw.attempts{background:var(--attempts)}.sw.goodput{height:3px;background:var(--goodput)}
         .sw.replicas{height:3px;background:var(--replicas)}.sw.load{height:3px;background:var(--load)}.sw.queued{background:var(--queued)}
-        .sw.down{background:rgba(214,69,65,.35)}.howto{max-width:1000px}
+        .sw.down{background:rgba(214,69,65,.35)}.howto{max-width:1000px}.contents{margin:14px 0 0;line-height:1.8}.contents a{color:#1f4e8c;white-space:nowrap}
         svg .attempts{fill:var(--attempts)}svg .goodput{fill:none;stroke:var(--goodput);stroke-width:1.4}
         svg .demand{fill:none;stroke:var(--demand);stroke-width:1;stroke-dasharray:4 3}
         svg .replicas{fill:none;stroke:var(--replicas);stroke-width:1.4}svg .load{fill:none;stroke:var(--load);stroke-width:1.3}
