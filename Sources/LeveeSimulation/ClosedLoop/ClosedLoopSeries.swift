@@ -37,20 +37,38 @@ public struct ClosedLoopSeries: Sendable, Hashable {
     public var count: Int { attempts.count }
 }
 
-/// Records ``ClosedLoopSeries`` during a run. Its arrays are allocated once, so recording does
+/// Records ``ClosedLoopSeries`` during a run. Its table is allocated once, so recording does
 /// not allocate per event; a run that is not reported carries none (the simulation holds an
 /// optional recorder).
 struct ClosedLoopSeriesRecorder {
     /// Enough points for a chart 1,100 pixels wide and for zooms at a few seconds' resolution.
     static let maximumBuckets = 20_000
 
-    private(set) var series: ClosedLoopSeries
+    /// One bucket's counters side by side, so that an event touches one table entry.
+    private struct Bucket {
+        var exogenous: Int32 = 0
+        var attempts: Int32 = 0
+        var admitted: Int32 = 0
+        var succeeded: Int32 = 0
+        var failed: Int32 = 0
+        var goodput: Int32 = 0
+        var throttled: Int32 = 0
+        var open: Int32 = 0
+        var replicas: Int32 = 0
+        var queued: Int32 = 0
+        var load: Float = 0
+        var downNanoseconds: Int64 = 0
+    }
+
+    private var buckets: ContiguousArray<Bucket>
     private let bucketNanoseconds: Int64
+    private let identifier: String
+    private let name: String
     private var lastSample: Int64 = 0
     private var wasCrashed = false
 
     /// The bucket width for a run of `seconds`: one second, or the fewest whole seconds that keep
-    /// the run (plus a drain margin) within the bucket limit.
+    /// the run within the bucket limit.
     static func bucketSeconds(forRunSeconds seconds: Int) -> Int {
         max(1, (seconds + maximumBuckets - 1) / maximumBuckets)
     }
@@ -60,54 +78,63 @@ struct ClosedLoopSeriesRecorder {
         let width = Self.bucketSeconds(forRunSeconds: runSeconds)
         // Events after the scenario's end (retries, deadlines, drain) land in a few spare buckets;
         // anything later is clamped into the last one.
-        let count = (runSeconds + width - 1) / width + 2
+        buckets = ContiguousArray(repeating: Bucket(), count: (runSeconds + width - 1) / width + 2)
         bucketNanoseconds = Int64(width) * 1_000_000_000
-        func zeros() -> [Int32] { Array(repeating: 0, count: count) }
-        series = ClosedLoopSeries(
-            identifier: identifier, name: name, bucketSeconds: width, exogenous: zeros(), attempts: zeros(),
-            admitted: zeros(), succeeded: zeros(), failed: zeros(), goodput: zeros(), throttledDecisions: zeros(),
-            openDecisions: zeros(), replicas: zeros(), load: Array(repeating: 0, count: count), queued: zeros(),
-            downNanoseconds: Array(repeating: 0, count: count))
+        self.identifier = identifier
+        self.name = name
+    }
+
+    /// The series recorded so far.
+    var series: ClosedLoopSeries {
+        func column<Value>(_ value: (Bucket) -> Value) -> [Value] { buckets.map(value) }
+        return ClosedLoopSeries(
+            identifier: identifier, name: name, bucketSeconds: Int(bucketNanoseconds / 1_000_000_000),
+            exogenous: column(\.exogenous), attempts: column(\.attempts), admitted: column(\.admitted),
+            succeeded: column(\.succeeded), failed: column(\.failed), goodput: column(\.goodput),
+            throttledDecisions: column(\.throttled), openDecisions: column(\.open), replicas: column(\.replicas),
+            load: column(\.load), queued: column(\.queued), downNanoseconds: column(\.downNanoseconds))
     }
 
     @inline(__always)
     func bucket(_ time: Int64) -> Int {
-        min(max(0, Int(time / bucketNanoseconds)), series.attempts.count - 1)
+        min(max(0, Int(time / bucketNanoseconds)), buckets.count - 1)
     }
 
     @inline(__always)
     mutating func arrival(at time: Int64) {
-        series.exogenous[bucket(time)] &+= 1
+        buckets[bucket(time)].exogenous &+= 1
     }
 
     /// A decision by an instance, with the backend's state just advanced to `time`.
     @inline(__always)
     mutating func decision(admitted: Bool, state: LeveeState.Kind, at time: Int64,
                            replicas: Int, load: Double, queued: Int, crashed: Bool) {
-        let index = bucket(time)
-        series.attempts[index] &+= 1
-        if admitted { series.admitted[index] &+= 1 }
-        switch state {
-        case .closed: break
-        case .throttled: series.throttledDecisions[index] &+= 1
-        case .open: series.openDecisions[index] &+= 1
-        }
-        series.replicas[index] = max(series.replicas[index], Int32(clamping: replicas))
-        series.load[index] = max(series.load[index], Float(load))
-        series.queued[index] = max(series.queued[index], Int32(clamping: queued))
         if wasCrashed { addDown(from: lastSample, to: time) }
         lastSample = time
         wasCrashed = crashed
+        let index = bucket(time)
+        buckets.withUnsafeMutableBufferPointer { table in
+            table[index].attempts &+= 1
+            if admitted { table[index].admitted &+= 1 }
+            switch state {
+            case .closed: break
+            case .throttled: table[index].throttled &+= 1
+            case .open: table[index].open &+= 1
+            }
+            table[index].replicas = max(table[index].replicas, Int32(clamping: replicas))
+            table[index].load = max(table[index].load, Float(load))
+            table[index].queued = max(table[index].queued, Int32(clamping: queued))
+        }
     }
 
     @inline(__always)
     mutating func outcome(succeeded: Bool, at time: Int64) {
-        if succeeded { series.succeeded[bucket(time)] &+= 1 } else { series.failed[bucket(time)] &+= 1 }
+        if succeeded { buckets[bucket(time)].succeeded &+= 1 } else { buckets[bucket(time)].failed &+= 1 }
     }
 
     @inline(__always)
     mutating func good(arrivalTime: Int64) {
-        series.goodput[bucket(arrivalTime)] &+= 1
+        buckets[bucket(arrivalTime)].goodput &+= 1
     }
 
     /// Spreads a down interval over the buckets it covers.
@@ -115,9 +142,9 @@ struct ClosedLoopSeriesRecorder {
         var cursor = start
         while cursor < end {
             let index = bucket(cursor)
-            let bucketEnd = index == series.attempts.count - 1 ? end : Int64(index + 1) * bucketNanoseconds
+            let bucketEnd = index == buckets.count - 1 ? end : Int64(index + 1) * bucketNanoseconds
             let stop = min(end, bucketEnd)
-            series.downNanoseconds[index] &+= stop - cursor
+            buckets[index].downNanoseconds &+= stop - cursor
             cursor = stop
         }
     }
