@@ -1,5 +1,4 @@
 public import Levee
-import Foundation
 
 /// A self-contained HTML page (inline CSS and SVG, no script, no network) showing one seed of a
 /// closed-loop benchmark: the summary table, every candidate over the whole run, and zooms on
@@ -31,11 +30,7 @@ public struct ClosedLoopReport {
     /// Writes `index.html` into `directory` (created if needed) and returns its path.
     @discardableResult
     public func write(toDirectory directory: String) throws -> String {
-        let url = URL(fileURLWithPath: directory, isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        let file = url.appendingPathComponent("index.html")
-        try Data(html().utf8).write(to: file, options: .atomic)
-        return file.path
+        try HTMLReport.writeIndex(html(), toDirectory: directory)
     }
 
     private var seedResult: ClosedLoopSeedResult? { result.seedResults.first { $0.seed == series.seed } }
@@ -224,7 +219,7 @@ public struct ClosedLoopReport {
         html += "\(bins.binSeconds) s (rates are means over a bin; replicas, load and queue are the largest seen in it). "
         html += "Axes are shared, so the charts compare.</p>"
         for (candidate, svg) in charts(bins, tickSeconds: tick(for: runSeconds), showSeconds: false, label: "over the whole run") {
-            html += panel(title: candidate.name, subtitle: subtitle(for: candidate.identifier), chart: svg)
+            html += HTMLReport.panel(title: candidate.name, subtitle: subtitle(for: candidate.identifier), chart: svg)
         }
         html += "</section>\n"
         return html
@@ -246,7 +241,7 @@ public struct ClosedLoopReport {
         html += windowTable(bins)
         for (candidate, svg) in charts(bins, tickSeconds: tick(for: window.end - window.start), showSeconds: true,
                                        label: window.title) {
-            html += panel(title: candidate.name, subtitle: nil, chart: svg)
+            html += HTMLReport.panel(title: candidate.name, subtitle: nil, chart: svg)
         }
         html += "</section>\n"
         return html
@@ -279,14 +274,7 @@ public struct ClosedLoopReport {
     }
 
     private func notesSection() -> String {
-        var items: [String] = []
-        for line in ClosedLoopTable.notes {
-            if line.hasPrefix("  "), !items.isEmpty {
-                items[items.count - 1] += " " + line.trimmedOfBlanks()
-            } else {
-                items.append(line)
-            }
-        }
+        var items = HTMLReport.noteItems(ClosedLoopTable.notes)
         items.append("The charts show seed \(series.seed) only. The state strip is the share of decisions (attempts offered) "
             + "taken in each state, so it is exact with several instances; with none offered a bin shows closed.")
         items.append("Times are h:mm:ss of simulated time since the start; incidents are the scenario's phases whose error "
@@ -304,12 +292,6 @@ public struct ClosedLoopReport {
             + "· retries \(SummaryTable.grouped(result.retries))"
     }
 
-    private func panel(title: String, subtitle: String?, chart: String) -> String {
-        var html = "<figure class=\"panel\"><figcaption><b>\(escapeHTML(title))</b>"
-        if let subtitle { html += "<span>\(escapeHTML(subtitle))</span>" }
-        html += "</figcaption>\(chart)</figure>"
-        return html
-    }
 
     static let css = """
         :root{--demand:#1d2430;--attempts:#c7ccd4;--goodput:#1f4e8c;--replicas:#7a4fa0;--load:#e07b1a;--queued:#a08a6a;--down:rgba(214,69,65,.16);}
