@@ -171,11 +171,12 @@ extension BenchCommand {
     /// - Throws: `ValidationError` naming the bad option.
     func closedLoopPlan() throws -> (configuration: ClosedLoopConfiguration, sweep: ClosedLoopSweep?) {
         let plan = try plan()
-        if report != nil {
-            throw ValidationError("--report is not available with --closed-loop yet; use --json")
+        if report != nil, closedLoop.sweep != nil {
+            throw ValidationError("--report charts one benchmark run, not a sweep: drop --report or --sweep")
         }
-        let configuration = try closedLoop.configuration(
+        var configuration = try closedLoop.configuration(
             scenario: plan.scenario, slo: plan.slo, seeds: plan.seeds, candidates: plan.candidates, threads: plan.threads)
+        configuration.seriesSeed = report == nil ? nil : plan.seeds.first
         if let sweep = closedLoop.sweep?.sweep {
             let levee = CandidateDescriptor.levee
             guard plan.candidates.contains(levee), plan.candidates.contains(where: { $0 != levee }) else {
@@ -213,6 +214,11 @@ extension BenchCommand {
         if let json {
             try result.writeJSON(to: json)
             print("JSON results written to \(json)")
+        }
+        if let report {
+            guard let series = result.series else { throw UsageError(message: "no series recorded for the report") }
+            let path = try ClosedLoopReport(result: result, series: series, configuration: configuration).write(toDirectory: report)
+            print("Report written to \(path)")
         }
     }
 }
