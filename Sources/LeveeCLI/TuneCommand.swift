@@ -29,11 +29,9 @@ struct TuneCommand: ParsableCommand {
 
     @OptionGroup(title: "Closed loop") var closedLoop: ClosedLoopOptions
 
-    @Option(help: ArgumentHelp("The SLO success rate, strictly between 0 and 1.", valueName: "rate"))
-    var slo: Double = 0.90
-
-    @Option(name: .customLong("slo-timeout-ms"), help: ArgumentHelp("The SLO timeout (scoring uses only the rate).", valueName: "ms"))
-    var sloTimeoutMilliseconds: Double = 1500
+    @OptionGroup var sloOptions: SLOOptions
+    var slo: Double { sloOptions.slo }
+    var sloTimeoutMilliseconds: Double { sloOptions.sloTimeoutMilliseconds }
 
     @Option(name: .customLong("training-seeds"), help: ArgumentHelp(
         "Seeds to tune on, as for 'bench --seeds' (a count starts at \(OpenLoopConfiguration.originalSeed), the evaluation seeds: give a list; default 1,2,3, or 1 with --closed-loop).",
@@ -101,18 +99,7 @@ struct TuneCommand: ParsableCommand {
     /// Validates the options and resolves them.
     /// - Throws: `ValidationError` naming the bad option.
     func plan() throws -> Plan {
-        guard slo.isFinite, slo > 0, slo < 1 else {
-            throw ValidationError("--slo must be strictly between 0 and 1, got \(slo)")
-        }
-        guard sloTimeoutMilliseconds.isFinite, sloTimeoutMilliseconds > 0 else {
-            throw ValidationError("--slo-timeout-ms must be a positive number of milliseconds, got \(sloTimeoutMilliseconds)")
-        }
-        let sloValue: SLO
-        do {
-            sloValue = try SLO(successRate: slo, timeout: .nanoseconds(Int64(sloTimeoutMilliseconds * 1e6)))
-        } catch {
-            throw ValidationError("invalid SLO: \(error)")
-        }
+        let sloValue = try sloOptions.resolve()
         let training: [UInt64]
         let evaluation: [UInt64]
         do {
