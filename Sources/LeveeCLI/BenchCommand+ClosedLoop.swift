@@ -53,6 +53,59 @@ struct ClosedLoopOptions: ParsableArguments {
         }
     }
 
+    /// The closed-loop configuration these options describe around the given run, validated.
+    /// - Throws: `ValidationError` naming the bad option.
+    func configuration(scenario: Scenario, slo: SLO, seeds: [UInt64], candidates: [CandidateDescriptor],
+                       threads: Int) throws -> ClosedLoopConfiguration {
+        var backend: BackendConfiguration = model == .original ? .original : .realistic
+        if let depth = queueDepth {
+            guard depth >= 1, depth <= 100_000 else {
+                throw ValidationError("--queue-depth must be between 1 and 100000, got \(depth)")
+            }
+            backend.queueDepthPerReplica = depth
+        }
+        do {
+            backend = try backend.validated()
+        } catch {
+            throw ValidationError("--queue-depth: \(error)")
+        }
+        if let instances, !(1...ClosedLoopConfiguration.maximumInstances).contains(instances) {
+            throw ValidationError("--instances must be between 1 and \(ClosedLoopConfiguration.maximumInstances), got \(instances)")
+        }
+        let load = loadScale ?? 1
+        guard load.isFinite, load > 0, load <= 100 else {
+            throw ValidationError("--load-scale must be above 0 and at most 100, got \(load)")
+        }
+        let errors = errorScale ?? 1
+        guard errors.isFinite, errors >= 0, errors <= 100 else {
+            throw ValidationError("--error-scale must be from 0 to 100, got \(errors)")
+        }
+        let configuration = ClosedLoopConfiguration(
+            scenario: scenario, slo: slo, seeds: seeds, candidates: candidates, backend: backend,
+            clients: try clientPolicy(), instances: instances ?? 1, loadScale: load, errorScale: errors,
+            parallelism: threads)
+        do {
+            _ = try configuration.validated()
+        } catch {
+            throw ValidationError("--closed-loop: \(error)")
+        }
+        return configuration
+    }
+
+    /// The closed-loop options as given, for a printed command line that reproduces them.
+    var arguments: [String] {
+        var result = ["--closed-loop"]
+        if let model { result += ["--model", model.rawValue] }
+        if let retry { result += ["--retry", retry.rawValue] }
+        if let attempts { result += ["--attempts", String(attempts)] }
+        if let retryBudget { result += ["--retry-budget", retryBudget] }
+        if let instances { result += ["--instances", String(instances)] }
+        if let queueDepth { result += ["--queue-depth", String(queueDepth)] }
+        if let loadScale { result += ["--load-scale", String(loadScale)] }
+        if let errorScale { result += ["--error-scale", String(errorScale)] }
+        return result
+    }
+
     /// The client policy the options describe.
     func clientPolicy() throws -> ClientPolicy {
         let retry = self.retry ?? .backoff
@@ -118,41 +171,12 @@ extension BenchCommand {
     /// - Throws: `ValidationError` naming the bad option.
     func closedLoopPlan() throws -> (configuration: ClosedLoopConfiguration, sweep: ClosedLoopSweep?) {
         let plan = try plan()
-        if report != nil {
-            throw ValidationError("--report is not available with --closed-loop yet; use --json")
+        if report != nil, closedLoop.sweep != nil {
+            throw ValidationError("--report charts one benchmark run, not a sweep: drop --report or --sweep")
         }
-        var backend: BackendConfiguration = closedLoop.model == .original ? .original : .realistic
-        if let depth = closedLoop.queueDepth {
-            guard depth >= 1, depth <= 100_000 else {
-                throw ValidationError("--queue-depth must be between 1 and 100000, got \(depth)")
-            }
-            backend.queueDepthPerReplica = depth
-        }
-        do {
-            backend = try backend.validated()
-        } catch {
-            throw ValidationError("--queue-depth: \(error)")
-        }
-        if let instances = closedLoop.instances, !(1...ClosedLoopConfiguration.maximumInstances).contains(instances) {
-            throw ValidationError("--instances must be between 1 and \(ClosedLoopConfiguration.maximumInstances), got \(instances)")
-        }
-        let load = closedLoop.loadScale ?? 1
-        guard load.isFinite, load > 0, load <= 100 else {
-            throw ValidationError("--load-scale must be above 0 and at most 100, got \(load)")
-        }
-        let errors = closedLoop.errorScale ?? 1
-        guard errors.isFinite, errors >= 0, errors <= 100 else {
-            throw ValidationError("--error-scale must be from 0 to 100, got \(errors)")
-        }
-        let configuration = ClosedLoopConfiguration(
-            scenario: plan.scenario, slo: plan.slo, seeds: plan.seeds, candidates: plan.candidates, backend: backend,
-            clients: try closedLoop.clientPolicy(), instances: closedLoop.instances ?? 1, loadScale: load, errorScale: errors,
-            parallelism: plan.threads)
-        do {
-            _ = try configuration.validated()
-        } catch {
-            throw ValidationError("--closed-loop: \(error)")
-        }
+        var configuration = try closedLoop.configuration(
+            scenario: plan.scenario, slo: plan.slo, seeds: plan.seeds, candidates: plan.candidates, threads: plan.threads)
+        configuration.seriesSeed = report == nil ? nil : plan.seeds.first
         if let sweep = closedLoop.sweep?.sweep {
             let levee = CandidateDescriptor.levee
             guard plan.candidates.contains(levee), plan.candidates.contains(where: { $0 != levee }) else {
@@ -179,7 +203,7 @@ extension BenchCommand {
             progress.finish()
             print(ClosedLoopTable.render(result))
             if let json {
-                try result.jsonData().write(to: URL(fileURLWithPath: json), options: .atomic)
+                try result.writeJSON(to: json)
                 print("JSON results written to \(json)")
             }
             return
@@ -188,8 +212,13 @@ extension BenchCommand {
         progress.finish()
         print(ClosedLoopTable.render(result))
         if let json {
-            try result.jsonData().write(to: URL(fileURLWithPath: json), options: .atomic)
+            try result.writeJSON(to: json)
             print("JSON results written to \(json)")
+        }
+        if let report {
+            guard let series = result.series else { throw UsageError(message: "no series recorded for the report") }
+            let path = try ClosedLoopReport(result: result, series: series, configuration: configuration).write(toDirectory: report)
+            print("Report written to \(path)")
         }
     }
 }

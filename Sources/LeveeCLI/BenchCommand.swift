@@ -24,11 +24,9 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var scenarioOptions: ScenarioOptions
 
-    @Option(help: ArgumentHelp("The SLO success rate, strictly between 0 and 1.", valueName: "rate"))
-    var slo: Double = 0.90
-
-    @Option(name: .customLong("slo-timeout-ms"), help: ArgumentHelp("The SLO timeout given to Levee.", valueName: "ms"))
-    var sloTimeoutMilliseconds: Double = 1500
+    @OptionGroup var sloOptions: SLOOptions
+    var slo: Double { sloOptions.slo }
+    var sloTimeoutMilliseconds: Double { sloOptions.sloTimeoutMilliseconds }
 
     @Option(help: ArgumentHelp(
         "A number of seeds (1 to \(SeedSelection.maximumCount), starting at \(OpenLoopConfiguration.originalSeed), the original's seed), or a comma-separated list of seeds.",
@@ -78,18 +76,7 @@ struct BenchCommand: ParsableCommand {
     /// Validates the options and resolves them.
     /// - Throws: `ValidationError` with a message naming the bad option.
     func plan() throws -> Plan {
-        guard slo.isFinite, slo > 0, slo < 1 else {
-            throw ValidationError("--slo must be strictly between 0 and 1, got \(slo)")
-        }
-        guard sloTimeoutMilliseconds.isFinite, sloTimeoutMilliseconds > 0 else {
-            throw ValidationError("--slo-timeout-ms must be a positive number of milliseconds, got \(sloTimeoutMilliseconds)")
-        }
-        let sloValue: SLO
-        do {
-            sloValue = try SLO(successRate: slo, timeout: .nanoseconds(Int64(sloTimeoutMilliseconds * 1e6)))
-        } catch {
-            throw ValidationError("invalid SLO: \(error)")
-        }
+        let sloValue = try sloOptions.resolve()
         let seedList: [UInt64]
         do {
             seedList = try SeedSelection.parse(seeds)

@@ -15,20 +15,28 @@ struct TuneCommand: ParsableCommand {
             then refines around the best with the log-scale midpoints to its neighbours. Prints \
             the ranking and the 'levee bench' command that evaluates the winner on other seeds: \
             judge it only on seeds it was not tuned on. Durations take ms, s (default) or m.
+
+            With --closed-loop, each configuration drives its own backend in the closed-loop \
+            benchmark (as 'bench --closed-loop', with the same model and client options) and is \
+            ranked by its mean Delta, highest first, with the backend crashes it caused beside it. \
+            A closed-loop run costs seconds of CPU per configuration and seed, so the defaults are \
+            smaller: training seed 1, a 48-configuration grid (thresholds 20,100,500,2500; windows \
+            500ms,3s; opens 1s,5s,25s; probes 2,20) and two refinement rounds that move one \
+            parameter at a time (up to 8 configurations each).
             """)
 
     @OptionGroup var scenarioOptions: ScenarioOptions
 
-    @Option(help: ArgumentHelp("The SLO success rate, strictly between 0 and 1.", valueName: "rate"))
-    var slo: Double = 0.90
+    @OptionGroup(title: "Closed loop") var closedLoop: ClosedLoopOptions
 
-    @Option(name: .customLong("slo-timeout-ms"), help: ArgumentHelp("The SLO timeout (scoring uses only the rate).", valueName: "ms"))
-    var sloTimeoutMilliseconds: Double = 1500
+    @OptionGroup var sloOptions: SLOOptions
+    var slo: Double { sloOptions.slo }
+    var sloTimeoutMilliseconds: Double { sloOptions.sloTimeoutMilliseconds }
 
     @Option(name: .customLong("training-seeds"), help: ArgumentHelp(
-        "Seeds to tune on, as for 'bench --seeds' (a count starts at \(OpenLoopConfiguration.originalSeed), the evaluation seeds: give a list).",
+        "Seeds to tune on, as for 'bench --seeds' (a count starts at \(OpenLoopConfiguration.originalSeed), the evaluation seeds: give a list; default 1,2,3, or 1 with --closed-loop).",
         valueName: "s1,s2,..."))
-    var trainingSeeds: String = "1,2,3"
+    var trainingSeeds: String?
 
     @Option(name: .customLong("evaluation-seeds"), help: ArgumentHelp(
         "Seeds for the printed 'levee bench' command, as for 'bench --seeds'; must not overlap the training seeds.",
@@ -47,11 +55,13 @@ struct TuneCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Probe counts to try (probes in flight while half-open, and successes to close).", valueName: "n1,n2,..."))
     var probes: String?
 
-    @Option(help: ArgumentHelp("Refinement rounds around the best configuration (0 to 4).", valueName: "n"))
-    var refine: Int = 1
+    @Option(help: ArgumentHelp("Refinement rounds around the best configuration (0 to 4; default 1, or 2 with --closed-loop).", valueName: "n"))
+    var refine: Int?
 
-    @Option(help: ArgumentHelp("Configurations scored per stream pass (1 to 1024; each holds about 1.2 MB per 28 simulated hours).", valueName: "n"))
-    var perPass: Int = 64
+    @Option(help: ArgumentHelp(
+        "Configurations scored per pass (1 to 1024; default 64, or 8 with --closed-loop). An open-loop pass holds about 1.2 MB per configuration per 28 simulated hours; a closed-loop pass is one 'bench --closed-loop' run.",
+        valueName: "n"))
+    var perPass: Int?
 
     @Option(help: ArgumentHelp("Configurations to list.", valueName: "n"))
     var top: Int = 10
@@ -76,6 +86,10 @@ struct TuneCommand: ParsableCommand {
         var grid: StaticBreakerGrid
         var generator: GeneratorMode
         var threads: Int
+        var refinementRounds: Int
+        var configurationsPerPass: Int
+        /// The closed-loop benchmark to tune on (its seeds are the training seeds), or nil for the open loop.
+        var closedLoop: ClosedLoopConfiguration?
     }
 
     mutating func validate() throws {
@@ -85,22 +99,11 @@ struct TuneCommand: ParsableCommand {
     /// Validates the options and resolves them.
     /// - Throws: `ValidationError` naming the bad option.
     func plan() throws -> Plan {
-        guard slo.isFinite, slo > 0, slo < 1 else {
-            throw ValidationError("--slo must be strictly between 0 and 1, got \(slo)")
-        }
-        guard sloTimeoutMilliseconds.isFinite, sloTimeoutMilliseconds > 0 else {
-            throw ValidationError("--slo-timeout-ms must be a positive number of milliseconds, got \(sloTimeoutMilliseconds)")
-        }
-        let sloValue: SLO
-        do {
-            sloValue = try SLO(successRate: slo, timeout: .nanoseconds(Int64(sloTimeoutMilliseconds * 1e6)))
-        } catch {
-            throw ValidationError("invalid SLO: \(error)")
-        }
+        let sloValue = try sloOptions.resolve()
         let training: [UInt64]
         let evaluation: [UInt64]
         do {
-            training = try SeedSelection.parse(trainingSeeds)
+            training = try SeedSelection.parse(trainingSeeds ?? (closedLoop.enabled ? "1," : "1,2,3"))
         } catch {
             throw ValidationError("--training-seeds: \(error)")
         }
@@ -114,13 +117,22 @@ struct TuneCommand: ParsableCommand {
             throw ValidationError(
                 "--evaluation-seeds must not overlap --training-seeds (shared: \(shared.map(String.init).joined(separator: ", "))): a configuration is only judged on seeds it was not tuned on")
         }
+        let refine = self.refine ?? (closedLoop.enabled ? 2 : 1)
         guard (0...4).contains(refine) else { throw ValidationError("--refine must be from 0 to 4, got \(refine)") }
+        let perPass = self.perPass ?? (closedLoop.enabled ? 8 : 64)
         guard (1...1024).contains(perPass) else { throw ValidationError("--per-pass must be from 1 to 1024, got \(perPass)") }
         guard top >= 1 else { throw ValidationError("--top must be at least 1, got \(top)") }
         if let threads, threads < 1 {
             throw ValidationError("--threads must be at least 1, got \(threads)")
         }
-        let standard = StaticBreakerGrid.standard
+        if closedLoop.enabled {
+            if closedLoop.sweep != nil {
+                throw ValidationError("--sweep is not available with tune: a sweep runs every row, tune one configuration")
+            }
+        } else {
+            try closedLoop.requireClosedLoopForItsOptions()
+        }
+        let standard = closedLoop.enabled ? StaticBreakerGrid.closedLoop : StaticBreakerGrid.standard
         let grid: StaticBreakerGrid
         do {
             grid = try StaticBreakerGrid(
@@ -144,8 +156,14 @@ struct TuneCommand: ParsableCommand {
         } catch {
             throw ValidationError("--scenario: \(error)")
         }
+        let threadCount = threads ?? OpenLoopBenchmark.availableCores
+        let closedLoopConfiguration = closedLoop.enabled
+            ? try closedLoop.configuration(scenario: scenario, slo: sloValue, seeds: training,
+                                           candidates: [.staticWindow(grid.configurations[0])], threads: threadCount)
+            : nil
         return Plan(scenario: scenario, slo: sloValue, trainingSeeds: training, evaluationSeeds: evaluation, grid: grid,
-                    generator: scenarioOptions.generator.mode, threads: threads ?? OpenLoopBenchmark.availableCores)
+                    generator: scenarioOptions.generator.mode, threads: threadCount, refinementRounds: refine,
+                    configurationsPerPass: perPass, closedLoop: closedLoopConfiguration)
     }
 
     static func items(_ text: String, option: String) throws -> [Substring] {
@@ -176,17 +194,25 @@ struct TuneCommand: ParsableCommand {
     func benchCommand(for configuration: StaticWindowBreaker.Configuration, plan: Plan) -> String {
         let seedsText = plan.evaluationSeeds == OpenLoopConfiguration.consecutiveSeeds(count: plan.evaluationSeeds.count)
             ? "\(plan.evaluationSeeds.count)" : plan.evaluationSeeds.map(String.init).joined(separator: ",")
+        if plan.closedLoop != nil {
+            // The closed loop has no request generator; its strongest baseline so far is Semian's adaptive breaker.
+            return "levee bench \(closedLoop.arguments.joined(separator: " ")) --scenario \(scenarioOptions.scenario) "
+                + "--slo \(slo) --slo-timeout-ms \(sloTimeoutMilliseconds) --seeds \(seedsText) "
+                + "--candidates 'levee,semian-adaptive,\(configuration.spec)'"
+        }
         return "levee bench --scenario \(scenarioOptions.scenario) --generator \(scenarioOptions.generator.rawValue) "
             + "--slo \(slo) --slo-timeout-ms \(sloTimeoutMilliseconds) --seeds \(seedsText) "
             + "--candidates 'levee,static-peak,\(configuration.spec)'"
     }
 
     static func render(_ result: TuningResult, top: Int) -> String {
+        let showsCrashes = result.ranked.contains { $0.crashes != nil }
         let rows = result.ranked.prefix(top).enumerated().map { index, entry in
-            [String(index + 1), String(format: "%.1f", entry.score), entry.stage == 0 ? "coarse" : "refine \(entry.stage)",
-             entry.configuration.spec]
+            [String(index + 1), String(format: "%.1f", entry.score)]
+                + (showsCrashes ? [entry.crashes.map(String.init) ?? "-"] : [])
+                + [entry.stage == 0 ? "coarse" : "refine \(entry.stage)", entry.configuration.spec]
         }
-        let header = ["Rank", result.scoreName, "Stage", "Configuration"]
+        let header = ["Rank", result.scoreName] + (showsCrashes ? ["Crashes"] : []) + ["Stage", "Configuration"]
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { column, cell in
@@ -198,9 +224,12 @@ struct TuneCommand: ParsableCommand {
 
     func run() throws {
         let plan = try plan()
-        let objective = OpenLoopTuningObjective(scenario: plan.scenario, slo: plan.slo, generator: plan.generator,
-                                                parallelism: plan.threads)
-        let tuner = StaticBreakerTuner(grid: plan.grid, refinementRounds: refine, configurationsPerPass: perPass)
+        let objective: any TuningObjective = plan.closedLoop.map(ClosedLoopObjective.init(base:))
+            ?? OpenLoopTuningObjective(scenario: plan.scenario, slo: plan.slo, generator: plan.generator, parallelism: plan.threads)
+        // The closed loop cannot afford the full product of a refined grid (80 runs per seed).
+        let tuner = StaticBreakerTuner(grid: plan.grid, refinementRounds: plan.refinementRounds,
+                                       configurationsPerPass: plan.configurationsPerPass,
+                                       refinement: plan.closedLoop == nil ? .product : .axes)
         let clock = ContinuousClock()
         let started = clock.now
         let result = try tuner.tune(objective: objective, seeds: plan.trainingSeeds) { scored, planned in
@@ -213,8 +242,8 @@ struct TuneCommand: ParsableCommand {
 
         if let output {
             let record = TunedConfiguration(
-                spec: best.configuration.spec, configuration: best.configuration, score: best.score,
-                scoreName: result.scoreName, scenario: plan.scenario.name, successRate: slo,
+                spec: best.configuration.spec, configuration: best.configuration, score: best.score, crashes: best.crashes,
+                scoreName: result.scoreName, closedLoop: plan.closedLoop == nil ? nil : closedLoop.arguments, scenario: plan.scenario.name, successRate: slo,
                 sloTimeoutMilliseconds: sloTimeoutMilliseconds, generator: scenarioOptions.generator.rawValue,
                 trainingSeeds: plan.trainingSeeds, configurationsScored: result.ranked.count, wallSeconds: result.wallSeconds)
             try Self.encoder.encode(record).write(to: URL(fileURLWithPath: output))
@@ -224,13 +253,16 @@ struct TuneCommand: ParsableCommand {
             return
         }
         let grid = plan.grid
+        let closedLoopOptions = closedLoop.arguments.dropFirst().joined(separator: " ")
+        let benchmark = plan.closedLoop == nil ? "generator \(scenarioOptions.generator.rawValue)"
+            : "closed loop" + (closedLoopOptions.isEmpty ? " (defaults)" : " (\(closedLoopOptions))")
         print("""
             Best static breaker in hindsight: \(plan.scenario.name), SLO \(slo) / \(sloTimeoutMilliseconds) ms, \
-            generator \(scenarioOptions.generator.rawValue), training seeds \(plan.trainingSeeds.map(String.init).joined(separator: ", "))
+            \(benchmark), training seeds \(plan.trainingSeeds.map(String.init).joined(separator: ", "))
             Grid: thresholds \(grid.thresholds.map(String.init).joined(separator: ",")); \
             windows \(grid.windowsNanoseconds.map(DurationText.format).joined(separator: ",")); \
             opens \(grid.opensNanoseconds.map(DurationText.format).joined(separator: ",")); \
-            probes \(grid.probes.map(String.init).joined(separator: ",")) (\(grid.count) configurations), \(refine) refinement round(s)
+            probes \(grid.probes.map(String.init).joined(separator: ",")) (\(grid.count) configurations), \(plan.refinementRounds) refinement round(s)\(plan.closedLoop == nil ? "" : " one parameter at a time")
             Scored \(result.ranked.count) configurations in \(String(format: "%.1f", result.wallSeconds)) s wall time.
 
             """)
@@ -255,7 +287,11 @@ struct TuneCommand: ParsableCommand {
         var spec: String
         var configuration: StaticWindowBreaker.Configuration
         var score: Double
+        /// Backend crashes over the training seeds (closed loop only).
+        var crashes: Int?
         var scoreName: String
+        /// The closed-loop options tuned under, nil for the open loop.
+        var closedLoop: [String]?
         var scenario: String
         var successRate: Double
         var sloTimeoutMilliseconds: Double

@@ -101,29 +101,19 @@ struct CLITests {
         #expect(status(["--seed", "x"]) == 2)
         #expect(status(["--scenario", "/nonexistent.csv"]) == 2)
         #expect(status(["--seed", "3", "--limit", "10", "--generator", "fast"]) == nil)
+        #expect(status(["--throughput", "--stats"]) == 2)
+        #expect(status(["--throughput", "--limit", "10"]) == 2)
+        #expect(status(["--event-order", "go"]) == 2)
+        #expect(status(["--throughput", "--event-order", "sideways"]) == 2)
+        #expect(status(["--throughput", "--event-order", "go", "--generator", "go"]) == nil)
         #expect(LeveeCommand.exitStatus(for: UsageError(message: "x")) == 2)
     }
 }
 
 @Suite("CLI: bench --closed-loop options")
 struct ClosedLoopCLITests {
-    func status(_ arguments: [String]) -> Int32? {
-        do {
-            _ = try BenchCommand.parse(arguments)
-            return nil
-        } catch {
-            return LeveeCommand.exitStatus(for: error)
-        }
-    }
-
-    func message(_ arguments: [String]) -> String {
-        do {
-            _ = try BenchCommand.parse(arguments)
-            return ""
-        } catch {
-            return BenchCommand.message(for: error)
-        }
-    }
+    func status(_ arguments: [String]) -> Int32? { CLITests().benchStatus(arguments) }
+    func message(_ arguments: [String]) -> String { CLITests().benchMessage(arguments) }
 
     @Test("Bad closed-loop values exit with status 2", arguments: [
         ["--closed-loop", "--model", "go"], ["--closed-loop", "--retry", "sometimes"], ["--closed-loop", "--attempts", "0"],
@@ -134,7 +124,7 @@ struct ClosedLoopCLITests {
         ["--closed-loop", "--sweep", "latency"], ["--closed-loop", "--sweep", "slo", "--candidates", "levee"],
         ["--closed-loop", "--sweep", "slo", "--candidates", "static-peak,static-bau"],
         ["--closed-loop", "--sweep", "load", "--load-scale", "2"], ["--closed-loop", "--sweep", "queue-depth", "--queue-depth", "10"],
-        ["--closed-loop", "--report", "/tmp/x"], ["--closed-loop", "--slo", "1"],
+        ["--closed-loop", "--sweep", "slo", "--report", "/tmp/x"], ["--closed-loop", "--slo", "1"],
         ["--model", "original"], ["--retry", "none"], ["--instances", "4"], ["--sweep", "load"],
     ])
     func badValues(arguments: [String]) {
@@ -147,6 +137,14 @@ struct ClosedLoopCLITests {
         #expect(message(["--closed-loop", "--retry-budget", "2"]).contains("--retry-budget"))
         #expect(message(["--retry", "none"]).contains("--closed-loop"))
         #expect(message(["--closed-loop", "--load-scale", "-2"]).contains("--load-scale"))
+        #expect(message(["--closed-loop", "--sweep", "load", "--report", "/tmp/x"]).contains("--report"))
+    }
+
+    @Test("--report records series for the first seed only, and only when asked")
+    func reportSeed() throws {
+        let charted = try BenchCommand.parse(["--closed-loop", "--seeds", "11,12", "--report", "/tmp/x"]).closedLoopPlan()
+        #expect(charted.configuration.seriesSeed == 11)
+        #expect(try BenchCommand.parse(["--closed-loop"]).closedLoopPlan().configuration.seriesSeed == nil)
     }
 
     @Test("Defaults and explicit values resolve to the configuration")

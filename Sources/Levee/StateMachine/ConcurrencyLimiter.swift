@@ -143,18 +143,28 @@ struct ConcurrencyLimiter: Hashable, Sendable {
         }
     }
 
+    /// Whether enough latencies are known and the recent one is `tolerance` times the baseline
+    /// or more. Every tick asks, so the exponential is only taken near the boundary: 0.001 nats
+    /// from it the ratio is 0.1 % off the tolerance, far beyond any rounding of `exp`, and the
+    /// answer is the one `latencyRatio >= tolerance` gives.
+    var isOverloaded: Bool {
+        guard recentSamples >= Self.recentHorizon && baselineSamples >= Self.recentHorizon else { return false }
+        let logRatio = recentLog - baselineLog
+        if logRatio < Self.logTolerance - 0.001 { return false }
+        if logRatio > Self.logTolerance + 0.001 { return true }
+        return latencyRatio >= Self.tolerance
+    }
+
     /// Periodic control step. `allowed` is false while the error side sheds or is open, when the
     /// latency signal is not the binding problem.
     mutating func tick(at now: Int64, inFlight: Int, allowed: Bool, maximum: Int) -> Event? {
-        let overloaded = recentSamples >= Self.recentHorizon && baselineSamples >= Self.recentHorizon
-            && latencyRatio >= Self.tolerance
         switch phase {
         case .idle:
-            guard allowed, overloaded else { return nil }
+            guard allowed, isOverloaded else { return nil }
             phase = .watching(since: now, span: Self.watchSpan * max(recentLatency, 1), checkpoint: 0)
             return nil
         case .watching(let since, let span, let checkpoint):
-            guard allowed, overloaded else {
+            guard allowed, isOverloaded else {
                 phase = .idle
                 return nil
             }

@@ -99,6 +99,27 @@ struct ErrorControl: Hashable, Sendable {
     var probeFailureRate = 0.0
     var probeCount = 0.0
     var lastProbeAt: Int64 = 0
+    /// `e^(±rampGain · recoveryEvidence)` at the exponent they were computed for: while open every
+    /// arrival needs both, and the evidence only moves with probe outcomes.
+    private var ramp = RampFactors()
+
+    struct RampFactors: Hashable, Sendable {
+        var exponent = 0.0
+        var growth = 1.0
+        var shrink = 1.0
+
+        @inline(__always)
+        mutating func update(exponent: Double) {
+            guard exponent != self.exponent else { return }
+            self.exponent = exponent
+            growth = naturalExp(exponent)
+            shrink = naturalExp(-exponent)
+        }
+
+        // A cache, not part of the controller's value: any two compare equal.
+        static func == (lhs: Self, rhs: Self) -> Bool { true }
+        func hash(into hasher: inout Hasher) {}
+    }
 
     mutating func evaluate(rate: Double, samples: Double, at instant: Int64, policy: ErrorPolicy) -> Verdict {
         switch mode {
@@ -139,15 +160,25 @@ struct ErrorControl: Hashable, Sendable {
     /// Share of offered calls admitted while open: the probe fraction of the healthy rate,
     /// expressed as a share of what is offered now, grown by the recovery evidence.
     func openAdmission(at instant: Int64, offeredRate: Double = 0, healthyRate: Double = 0, policy: ErrorPolicy) -> Double {
+        openAdmission(at: instant, offeredRate: offeredRate, healthyRate: healthyRate, policy: policy,
+                      growth: naturalExp(policy.rampGain * recoveryEvidence))
+    }
+
+    /// `growth` is `e^(rampGain · recoveryEvidence)`.
+    @inline(__always)
+    private func openAdmission(at instant: Int64, offeredRate: Double, healthyRate: Double, policy: ErrorPolicy,
+                               growth: Double) -> Double {
         let base = policy.probeFraction(age: instant - openedAt)
         let scale = offeredRate > healthyRate && offeredRate > 0 && healthyRate > 0 ? healthyRate / offeredRate : 1
-        return min(ErrorPolicy.maximumOpenAdmission, base * scale * naturalExp(policy.rampGain * recoveryEvidence))
+        return min(ErrorPolicy.maximumOpenAdmission, base * scale * growth)
     }
 
     mutating func admitProbe(at instant: Int64, offeredRate: Double, healthyRate: Double, policy: ErrorPolicy) -> Bool {
+        ramp.update(exponent: policy.rampGain * recoveryEvidence)
         // The floor interval shrinks as the ramp grows, so that sparse traffic ramps too.
-        let floor = policy.probeFloorInterval(age: instant - openedAt) * naturalExp(-policy.rampGain * recoveryEvidence)
-        let share = openAdmission(at: instant, offeredRate: offeredRate, healthyRate: healthyRate, policy: policy)
+        let floor = policy.probeFloorInterval(age: instant - openedAt) * ramp.shrink
+        let share = openAdmission(at: instant, offeredRate: offeredRate, healthyRate: healthyRate, policy: policy,
+                                  growth: ramp.growth)
         if admitShare(share) || Double(instant - lastProbeAt) >= floor {
             lastProbeAt = instant
             return true

@@ -57,6 +57,32 @@ package struct LeveeStateMachine {
     /// the latest one instead of being refused.
     package mutating func acquire(at instant: Int64, clampToLatest: Bool) throws(LeveeError) -> (Admission, StateChange?) {
         let instant = clampToLatest ? max(instant, latest) : instant
+        switch try decide(at: instant) {
+        case .admitted(let permit):
+            return (.admitted(permit), takeChange())
+        case .rejected(let reason):
+            return (.rejected(makeRejection(reason, at: instant)), takeChange())
+        }
+    }
+
+    /// The same decision as ``acquire(at:)`` without the rejection's figures or the transition:
+    /// for a caller (the simulator) that reads the state itself and only needs the permit.
+    package mutating func admit(at instant: Int64) throws(LeveeError) -> Permit? {
+        let decision = try decide(at: instant)
+        pendingChange = nil
+        guard case .admitted(let permit) = decision else { return nil }
+        return permit
+    }
+
+    private enum Decision {
+        case admitted(Permit)
+        case rejected(RejectionReason)
+    }
+
+    /// Everything `acquire` decides and records; building a ``Rejection`` is left to the callers
+    /// that hand one out.
+    @inline(__always)
+    private mutating func decide(at instant: Int64) throws(LeveeError) -> Decision {
         try advance(to: instant)
         traffic.arrivals += 1
 
@@ -80,21 +106,20 @@ package struct LeveeStateMachine {
         if let reason {
             if !configuration.dryRun || permits.isFull {
                 countRejection(reason)
-                return (.rejected(makeRejection(reason, at: instant)), takeChange())
+                return .rejected(reason)
             }
             counters.dryRunRejections += 1
         } else if permits.isFull {
             // The hard ceiling of the permit table binds even in dry-run mode: it is memory, not policy.
             countRejection(.concurrencyLimit)
-            return (.rejected(makeRejection(.concurrencyLimit, at: instant)), takeChange())
+            return .rejected(.concurrencyLimit)
         }
 
         let (slot, generation) = permits.take()
         counters.admitted += 1
         if isProbe { counters.probes += 1 }
-        let permit = Permit(acquiredAt: instant, isProbe: isProbe, wouldHaveBeenRejected: reason,
-                            slot: slot, generation: generation, epoch: permits.epoch, owner: permits.owner)
-        return (.admitted(permit), takeChange())
+        return .admitted(Permit(acquiredAt: instant, isProbe: isProbe, wouldHaveBeenRejected: reason,
+                                slot: slot, generation: generation, epoch: permits.epoch, owner: permits.owner))
     }
 
     // MARK: Completion
@@ -105,11 +130,25 @@ package struct LeveeStateMachine {
 
     package mutating func release(_ permit: Permit, outcome: Outcome, at instant: Int64, clampToLatest: Bool) throws(LeveeError) -> StateChange? {
         let instant = clampToLatest ? max(instant, latest) : instant
+        try record(permit, outcome: outcome, at: instant)
+        return takeChange()
+    }
+
+    /// The same as ``release(_:outcome:at:)`` without handing out the transition (the simulator
+    /// reads the state itself).
+    package mutating func complete(_ permit: Permit, outcome: Outcome, at instant: Int64) throws(LeveeError) {
+        try record(permit, outcome: outcome, at: instant)
+        pendingChange = nil
+    }
+
+    /// Everything `release` records and decides.
+    @inline(__always)
+    private mutating func record(_ permit: Permit, outcome: Outcome, at instant: Int64) throws(LeveeError) {
         try advance(to: instant)
         guard permits.isOutstanding(slot: permit.slot, generation: permit.generation,
                                     epoch: permit.epoch, owner: permit.owner) else {
             counters.staleReleases += 1
-            return takeChange()
+            return
         }
         // Refused before the slot is freed, so a bad instant loses nothing: the permit stays
         // outstanding and can still be released correctly.
@@ -122,7 +161,7 @@ package struct LeveeStateMachine {
         switch outcome {
         case .ignored:
             counters.ignored += 1
-            return takeChange()
+            return
         case .success:
             counters.successes += 1
             failed = false
@@ -132,11 +171,8 @@ package struct LeveeStateMachine {
             let latency = Double(instant - permit.acquiredAt)
             if limiter.isOverloadRefusal(latency: latency, inFlight: permits.inFlight, arrivalRate: traffic.healthyArrivalRate) {
                 // Caused by admission: the limiter's to fix, not evidence that the dependency is sick.
-                if limiter.recordOverloadRefusal(at: instant, inFlight: permits.inFlight, throughput: traffic.completionRate,
-                                                 maximum: configuration.maximumInFlight) == .engaged {
-                    updateState(at: instant, reason: .overload)
-                }
-                return takeChange()
+                cutLimit(at: instant)
+                return
             }
             failed = true
         }
@@ -171,11 +207,13 @@ package struct LeveeStateMachine {
 
         successesSinceEvaluation += 1
         if failed || successesSinceEvaluation >= 16 { evaluate(at: instant) }
-        return takeChange()
     }
 
     // MARK: Time
 
+    /// Inlined into both paths: in the usual case it is a comparison and a store, and the periodic
+    /// work it rarely starts stays out of line.
+    @inline(__always)
     private mutating func advance(to instant: Int64) throws(LeveeError) {
         guard instant >= latest else { throw .timeWentBackwards(instant: instant, latest: latest) }
         latest = instant
@@ -184,6 +222,7 @@ package struct LeveeStateMachine {
     }
 
     /// Periodic work, run lazily by the first event of each tick: rates and the latency limiter.
+    @inline(never)
     private mutating func tick(at instant: Int64) {
         traffic.close(at: instant, healthy: errorControl.mode == .closed)
         let allowed = errorControl.mode != .open
@@ -195,6 +234,14 @@ package struct LeveeStateMachine {
         }
     }
 
+    /// Engages or cuts the concurrency limit for overload that admission caused; either way the
+    /// state then reports the limit now in force.
+    private mutating func cutLimit(at instant: Int64) {
+        _ = limiter.recordOverloadRefusal(at: instant, inFlight: permits.inFlight, throughput: traffic.completionRate,
+                                          maximum: configuration.maximumInFlight)
+        updateState(at: instant, reason: .overload)
+    }
+
     /// Re-reads the outcome estimate and moves the error side if the evidence says so.
     private mutating func evaluate(at instant: Int64) {
         successesSinceEvaluation = 0
@@ -204,7 +251,7 @@ package struct LeveeStateMachine {
         // lower limit. Only failures that persist down to the limit's floor open the circuit.
         if errorControl.mode != .open, limiter.canShrink,
            policy.violates(rate: outcomes.rate, samples: outcomes.sampleCount), policy.severity(outcomes.rate) >= 1 {
-            _ = limiter.recordOverloadRefusal(at: instant, inFlight: permits.inFlight, throughput: traffic.completionRate, maximum: configuration.maximumInFlight)
+            cutLimit(at: instant)
             outcomes.reset()
             detector.reset()
             return

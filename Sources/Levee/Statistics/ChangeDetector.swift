@@ -67,13 +67,14 @@ struct ChangeDetector: Hashable, Sendable {
     /// Adds one outcome. Returns the failure rate and length of the firing detector's run, if one fired.
     @inline(__always)
     mutating func record(failure: Bool) -> (rate: Double, length: Double)? {
-        // Evaluate every detector (no short-circuit): each must see every outcome.
+        // Every detector in use sees every outcome. The ones past `count` are skipped: with steps
+        // of -1 and no evidence (see `restore`), recording would leave them exactly as they are.
         let f0 = bank.0.record(failure: failure, threshold: threshold)
-        let f1 = bank.1.record(failure: failure, threshold: threshold)
-        let f2 = bank.2.record(failure: failure, threshold: threshold)
-        let f3 = bank.3.record(failure: failure, threshold: threshold)
-        let f4 = bank.4.record(failure: failure, threshold: threshold)
-        let f5 = bank.5.record(failure: failure, threshold: threshold)
+        let f1 = count > 1 && bank.1.record(failure: failure, threshold: threshold)
+        let f2 = count > 2 && bank.2.record(failure: failure, threshold: threshold)
+        let f3 = count > 3 && bank.3.record(failure: failure, threshold: threshold)
+        let f4 = count > 4 && bank.4.record(failure: failure, threshold: threshold)
+        let f5 = count > 5 && bank.5.record(failure: failure, threshold: threshold)
         guard f0 || f1 || f2 || f3 || f4 || f5 else { return nil }
         let fired = f0 ? bank.0 : f1 ? bank.1 : f2 ? bank.2 : f3 ? bank.3 : f4 ? bank.4 : bank.5
         return (fired.failures / fired.length, fired.length)
@@ -120,7 +121,8 @@ struct ChangeDetector: Hashable, Sendable {
 
     mutating func restore(state: [Double]) {
         guard state.count == 3 * Self.capacity else { return }
-        for index in 0..<Self.capacity {
+        // Detectors past `count` are unused and must hold no evidence (`record` skips them).
+        for index in 0..<count {
             withDetector(index) { cusum in
                 cusum.sum = state[index]
                 cusum.length = state[Self.capacity + index]

@@ -20,15 +20,35 @@ struct OutcomeEstimator: Hashable, Sendable {
     /// Completions seen per scale since it was last reset (saturating at 2 × horizon, the EWMA's
     /// effective sample size).
     var counts: (Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0)
+    /// Whether every count is known to sit at its cap (2 × horizon), so that `record` may take
+    /// plain EWMA steps. `record` and `reconcile` recompute it; `seed`, `reset` and a restore
+    /// clear it. Not part of the value (see `==`).
+    private var saturated = false
 
     /// Records one completion.
     mutating func record(failure: Bool) {
         let x: Double = failure ? 1 : 0
+        // The usual case: every scale has its full weight, so each takes a plain EWMA step (what
+        // `update` does then, without its two tests per scale).
+        if saturated {
+            rates.0 += (x - rates.0) * (1 / Self.horizons.0)
+            rates.1 += (x - rates.1) * (1 / Self.horizons.1)
+            rates.2 += (x - rates.2) * (1 / Self.horizons.2)
+            rates.3 += (x - rates.3) * (1 / Self.horizons.3)
+            rates.4 += (x - rates.4) * (1 / Self.horizons.4)
+            return
+        }
         Self.update(&rates.0, &counts.0, x, Self.horizons.0)
         Self.update(&rates.1, &counts.1, x, Self.horizons.1)
         Self.update(&rates.2, &counts.2, x, Self.horizons.2)
         Self.update(&rates.3, &counts.3, x, Self.horizons.3)
         Self.update(&rates.4, &counts.4, x, Self.horizons.4)
+        saturated = countsAtCap
+    }
+
+    private var countsAtCap: Bool {
+        counts.0 == 2 * Self.horizons.0 && counts.1 == 2 * Self.horizons.1 && counts.2 == 2 * Self.horizons.2
+            && counts.3 == 2 * Self.horizons.3 && counts.4 == 2 * Self.horizons.4
     }
 
     @inline(__always)
@@ -61,6 +81,7 @@ struct OutcomeEstimator: Hashable, Sendable {
                 }
             }
         }
+        saturated = countsAtCap
     }
 
     /// Two-sample test with Agresti–Coull variances: conservative at small counts and at rates
@@ -86,6 +107,7 @@ struct OutcomeEstimator: Hashable, Sendable {
     mutating func seed(rate: Double, samples: Double) {
         rates = (rate, rate, rate, rate, rate)
         counts = (min(samples, 32), min(samples, 128), min(samples, 512), min(samples, 2048), min(samples, 8192))
+        saturated = false
     }
 
     /// Forgets everything.

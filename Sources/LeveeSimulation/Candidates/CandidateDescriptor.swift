@@ -10,7 +10,9 @@ public struct CandidateDescriptor: Sendable, Hashable, CustomStringConvertible {
     /// One line on what the candidate is.
     public let summary: String
     /// Relative cost per event, used only to balance candidate groups across cores: 1 is a
-    /// simple breaker (about 5 ns per event); generating the stream counts as 7.
+    /// simple breaker (about 5 ns per event); generating the stream counts as 8.5. The built-in
+    /// values are instruction counts of each lane on the first nine hours of Cyber Monday
+    /// (`docs/performance.md`).
     public let relativeCost: Double
 
     let makeLane: @Sendable (LaneContext) -> LaneDriver
@@ -41,7 +43,8 @@ extension CandidateDescriptor {
     /// Levee, driven through its state machine with explicit instants.
     public static let levee = CandidateDescriptor(
         identifier: "levee", displayName: "Levee",
-        summary: "Levee's controller, configured by the SLO alone", relativeCost: 8
+        summary: "Levee's controller, configured by the SLO alone",
+        relativeCost: 7.7
     ) { environment in
         LeveeCandidate(slo: environment.slo, slotCapacity: environment.slotCapacity)
     }
@@ -61,18 +64,20 @@ extension CandidateDescriptor {
     /// Calibration: admits everything (LostBusiness is 0 by construction).
     public static let allowAll = CandidateDescriptor(
         identifier: "allow-all", displayName: "AllowAll",
-        summary: "calibration: admits every call, always closed"
+        summary: "calibration: admits every call, always closed",
+        relativeCost: 0.7
     ) { _ in AllowAll() }
 
     /// Calibration: rejects everything (BadTraffic is 0 by construction).
     public static let blockAll = CandidateDescriptor(
         identifier: "block-all", displayName: "BlockAll",
-        summary: "calibration: rejects every call, always open"
+        summary: "calibration: rejects every call, always open",
+        relativeCost: 0.8
     ) { _ in BlockAll() }
 
     /// Every candidate the harness knows, in the order tables list them before sorting.
     public static let builtIn: [CandidateDescriptor] = [
-        .levee, .staticPeak, .staticBAU, .staticHindsight,
+        .levee, .staticPeak, .staticBAU, .staticHindsight, .staticHindsightClosed,
         .semianClassic, .semianClassicDerived, .semianAdaptive,
         .sreThrottle, .envoyAdmission, .resilience4j,
         .gradient2, .vegas, .aimd, .staticLimiter, .semianAdaptiveUngated,

@@ -28,8 +28,7 @@ public struct LeveeCandidate: BenchmarkCandidate {
 
     public mutating func admit(slot: Int, at instant: Int64) -> Bool {
         do {
-            let (admission, _) = try machine.acquire(at: instant)
-            guard case .admitted(let permit) = admission else { return false }
+            guard let permit = try machine.admit(at: instant) else { return false }
             permits[slot] = permit
             return true
         } catch {
@@ -42,7 +41,7 @@ public struct LeveeCandidate: BenchmarkCandidate {
         guard let permit = permits[slot] else { return }
         permits[slot] = nil
         do {
-            _ = try machine.release(permit, outcome: succeeded ? .success : .failure, at: instant)
+            try machine.complete(permit, outcome: succeeded ? .success : .failure, at: instant)
         } catch {
             protocolErrors += 1
         }

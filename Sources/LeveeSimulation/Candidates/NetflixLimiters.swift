@@ -315,18 +315,21 @@ public struct ConcurrencyLimitCandidate<Algorithm: LimitAlgorithm>: BenchmarkCan
     public private(set) var inFlight = 0
     public private(set) var rejected = 0
     public private(set) var protocolErrors = 0
-    /// Start instant of each slot's call; `.min` while the slot holds no admitted call.
-    private var startedAt: [Int64]
-    /// In-flight count at admission (itself included) of each slot's call.
-    private var inFlightAtStart: [Int32]
+    /// Per slot, its call's start instant (`.min` while the slot holds no admitted call) and the
+    /// in-flight count at its admission, itself included; one array, so one uniqueness check.
+    private var calls: [SlotCall]
+
+    private struct SlotCall: Sendable {
+        var startedAt: Int64 = .min
+        var inFlightAtStart: Int32 = 0
+    }
     private var lastInstant: Int64 = .min
     private var rejectionHold = RejectionHold()
 
     public init(algorithm: Algorithm, failureReport: FailureReport = .dropped, slotCapacity: Int) {
         self.algorithm = algorithm
         self.failureReport = failureReport
-        startedAt = Array(repeating: .min, count: max(0, slotCapacity))
-        inFlightAtStart = Array(repeating: 0, count: max(0, slotCapacity))
+        calls = Array(repeating: SlotCall(), count: max(0, slotCapacity))
     }
 
     /// The limit currently enforced.
@@ -335,7 +338,7 @@ public struct ConcurrencyLimitCandidate<Algorithm: LimitAlgorithm>: BenchmarkCan
     public var reportedState: LeveeState.Kind { rejectionHold.state(at: lastInstant) }
 
     public mutating func admit(slot: Int, at instant: Int64) -> Bool {
-        guard instant >= lastInstant, slot >= 0, slot < startedAt.count, startedAt[slot] == .min else {
+        guard instant >= lastInstant, slot >= 0, slot < calls.count, calls[slot].startedAt == .min else {
             protocolErrors += 1
             return false
         }
@@ -346,21 +349,20 @@ public struct ConcurrencyLimitCandidate<Algorithm: LimitAlgorithm>: BenchmarkCan
             return false
         }
         inFlight += 1
-        startedAt[slot] = instant
-        inFlightAtStart[slot] = Int32(clamping: inFlight)
+        calls[slot] = SlotCall(startedAt: instant, inFlightAtStart: Int32(clamping: inFlight))
         return true
     }
 
     public mutating func complete(slot: Int, succeeded: Bool, at instant: Int64) {
-        guard instant >= lastInstant, slot >= 0, slot < startedAt.count, startedAt[slot] != .min else {
+        guard instant >= lastInstant, slot >= 0, slot < calls.count, calls[slot].startedAt != .min else {
             protocolErrors += 1
             return
         }
         lastInstant = instant
-        let start = startedAt[slot]
-        startedAt[slot] = .min
+        let start = calls[slot].startedAt
+        let inFlightThen = Int(calls[slot].inFlightAtStart)
+        calls[slot].startedAt = .min
         inFlight -= 1
-        let inFlightThen = Int(inFlightAtStart[slot])
         if succeeded {
             algorithm.onSample(at: start, rtt: instant - start, inFlight: inFlightThen, dropped: false)
         } else if failureReport == .dropped {

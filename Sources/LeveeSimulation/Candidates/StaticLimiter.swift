@@ -114,7 +114,10 @@ public struct StaticLimiter: BenchmarkCandidate, Sendable, Hashable {
         let elapsed = instant - refilledAt
         let rate = Int64(configuration.tokensPerSecond)
         // Past the time a full refill takes, the bucket is full; checking first avoids overflow.
-        if elapsed >= (capacityUnits - units) / rate + 1 {
+        // `elapsed · rate > missing` is `elapsed ≥ missing / rate + 1` in integers, without the
+        // division on every arrival; a product too large to represent is past it too.
+        let (refilled, overflow) = elapsed.multipliedReportingOverflow(by: rate)
+        if overflow || refilled > capacityUnits - units {
             units = capacityUnits
         } else {
             units = min(capacityUnits, units + elapsed * rate)

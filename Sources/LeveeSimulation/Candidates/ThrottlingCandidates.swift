@@ -13,18 +13,22 @@ import Darwin
 /// the newest bucket is counted in the newest bucket.
 struct SecondBuckets: Sendable, Hashable {
     let size: Int
-    private var first: [Int]
-    private var second: [Int]
+    /// Per second, the two counters side by side: one array, so one uniqueness check per update.
+    private var counts: [Int]
     /// The newest second counted (floor of nanoseconds / 1 s).
     private(set) var newestSecond: Int64 = .min
+    /// The first instant after the newest second (`Int64.min` before any): earlier instants leave
+    /// the window where it is, which spares every event but the first of each second a division.
+    private var newestSecondEnd: Int64 = .min
+    /// Where the newest second's counters are in `counts`.
+    private var newestOffset = 0
     private(set) var firstTotal = 0
     private(set) var secondTotal = 0
 
     init(seconds: Int) {
         precondition(seconds >= 1, "a window needs at least one bucket")
         size = seconds
-        first = Array(repeating: 0, count: seconds)
-        second = Array(repeating: 0, count: seconds)
+        counts = Array(repeating: 0, count: 2 * seconds)
     }
 
     /// The whole second containing `instant` (floor division, also for negative instants).
@@ -34,26 +38,40 @@ struct SecondBuckets: Sendable, Hashable {
         return remainder < 0 ? quotient - 1 : quotient
     }
 
+    /// The first instant of the second after `second`, `Int64.max` when that is out of range.
+    @inline(__always)
+    static func end(ofSecond second: Int64) -> Int64 {
+        second < Int64.max / 1_000_000_000 ? (second + 1) * 1_000_000_000 : .max
+    }
+
     /// Moves the window so that its newest bucket is the second containing `instant`.
+    @inline(__always)
     mutating func advance(to instant: Int64) {
-        let now = Self.secondOf(instant)
+        if instant < newestSecondEnd { return }
+        moveForward(to: Self.secondOf(instant))
+    }
+
+    @inline(never)
+    private mutating func moveForward(to now: Int64) {
         guard now > newestSecond else { return }
         if newestSecond == .min || now - newestSecond >= Int64(size) {
-            for index in 0..<size { first[index] = 0; second[index] = 0 }
+            for index in counts.indices { counts[index] = 0 }
             firstTotal = 0
             secondTotal = 0
         } else {
             var expired = newestSecond + 1
             while expired <= now {
-                let index = bucketIndex(expired)
-                firstTotal -= first[index]
-                secondTotal -= second[index]
-                first[index] = 0
-                second[index] = 0
+                let offset = 2 * bucketIndex(expired)
+                firstTotal -= counts[offset]
+                secondTotal -= counts[offset + 1]
+                counts[offset] = 0
+                counts[offset + 1] = 0
                 expired += 1
             }
         }
         newestSecond = now
+        newestSecondEnd = Self.end(ofSecond: now)
+        newestOffset = 2 * bucketIndex(now)
     }
 
     @inline(__always)
@@ -63,10 +81,13 @@ struct SecondBuckets: Sendable, Hashable {
     }
 
     /// Adds to the newest bucket (call ``advance(to:)`` first).
+    @inline(__always)
     mutating func add(first deltaFirst: Int, second deltaSecond: Int) {
-        let index = bucketIndex(newestSecond)
-        first[index] += deltaFirst
-        second[index] += deltaSecond
+        let offset = newestOffset
+        counts.withUnsafeMutableBufferPointer { counts in
+            counts[offset] += deltaFirst
+            counts[offset + 1] += deltaSecond
+        }
         firstTotal += deltaFirst
         secondTotal += deltaSecond
     }
@@ -79,6 +100,9 @@ struct SecondTicker: Sendable, Hashable {
     let maximumCatchUp: Int
     private(set) var lastInstant: Int64 = .min
     private var nextTickSecond: Int64 = 0
+    /// The first instant of `nextTickSecond` (`Int64.min` before the first event): an instant
+    /// before it has no tick due, found without a division.
+    private var nextTickStart: Int64 = .min
 
     init(maximumCatchUp: Int) {
         precondition(maximumCatchUp >= 1, "the ticker must catch up at least one tick")
@@ -87,11 +111,22 @@ struct SecondTicker: Sendable, Hashable {
 
     /// Accepts `instant` and returns the seconds whose ticks are now due (often none), or nil
     /// when time went backwards (the instant is then ignored).
+    @inline(__always)
     mutating func advance(to instant: Int64) -> Range<Int64>? {
         if instant < lastInstant { return nil }
+        if instant < nextTickStart {
+            lastInstant = instant
+            return nextTickSecond..<nextTickSecond
+        }
+        return advanceToNewSecond(instant)
+    }
+
+    @inline(never)
+    private mutating func advanceToNewSecond(_ instant: Int64) -> Range<Int64> {
         let currentSecond = SecondBuckets.secondOf(instant)
         if lastInstant == .min { nextTickSecond = currentSecond + 1 }
         lastInstant = instant
+        defer { nextTickStart = SecondBuckets.end(ofSecond: nextTickSecond - 1) }
         guard nextTickSecond <= currentSecond else { return nextTickSecond..<nextTickSecond }
         let due = nextTickSecond..<min(currentSecond + 1, nextTickSecond + Int64(maximumCatchUp))
         nextTickSecond = currentSecond + 1

@@ -30,6 +30,7 @@ public enum ClosedLoopBenchmark {
             .enumerated().map { Item(seed: $0.element.0, descriptor: $0.element.1, position: $0.offset) }
         // The costliest runs start first, so that no thread is left with a long run at the end.
         let items = ordered.sorted { ($0.descriptor.relativeCost, -$0.position) > ($1.descriptor.relativeCost, -$1.position) }
+        let sink = configuration.seriesSeed.map { _ in ClosedLoopSeriesSink() }
         let base = ClosedLoopRunContext(
             scenario: scenario, slo: configuration.slo, seed: 0, backend: configuration.backend,
             clients: configuration.clients, instances: configuration.instances, identifier: "", displayName: "",
@@ -46,6 +47,7 @@ public enum ClosedLoopBenchmark {
                 context.seed = item.seed
                 context.identifier = item.descriptor.identifier
                 context.displayName = item.descriptor.displayName
+                context.seriesSink = item.seed == configuration.seriesSeed ? sink : nil
                 do throws(ClosedLoopError) {
                     return .success(try item.descriptor.runClosedLoop(context))
                 } catch {
@@ -86,6 +88,11 @@ public enum ClosedLoopBenchmark {
             loadScale: configuration.loadScale, errorScale: configuration.errorScale,
             seeds: configuration.seeds, seedResults: seedResults,
             aggregates: ClosedLoopResult.aggregate(seedResults),
-            wallSeconds: wallSeconds, parallelism: min(configuration.parallelism, items.count))
+            wallSeconds: wallSeconds, parallelism: min(configuration.parallelism, items.count),
+            series: sink.map { sink in
+                configuration.seriesSeed.map { seed in
+                    ClosedLoopSeedSeries(seed: seed, candidates: configuration.candidates.compactMap { sink.series(for: $0.identifier) })
+                }
+            } ?? nil)
     }
 }

@@ -55,6 +55,8 @@ public struct ClosedLoopConfiguration: Sendable {
     public var errorScale: Double
     /// Worker threads.
     public var parallelism: Int
+    /// The seed whose runs record series for a report (`nil`: none, and no recording cost).
+    public var seriesSeed: UInt64? = nil
 
     /// The largest number of candidate instances.
     public static let maximumInstances = 1000

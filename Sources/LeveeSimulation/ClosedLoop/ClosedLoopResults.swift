@@ -166,6 +166,13 @@ public struct ClosedLoopResult: Sendable, Hashable, Codable {
     public var aggregates: [ClosedLoopAggregate]
     public var wallSeconds: Double
     public var parallelism: Int
+    /// Series of one seed for the report, when requested (not encoded).
+    public var series: ClosedLoopSeedSeries? = nil
+
+    private enum CodingKeys: String, CodingKey {
+        case scenario, phaseCount, scenarioSeconds, successRate, sloTimeoutMilliseconds, model, clients, instances
+        case queueDepthPerReplica, loadScale, errorScale, seeds, seedResults, aggregates, wallSeconds, parallelism
+    }
 
     /// The aggregate of a candidate.
     public func aggregate(for identifier: String) -> ClosedLoopAggregate? {
@@ -200,4 +207,10 @@ public struct ClosedLoopResult: Sendable, Hashable, Codable {
         }
         return aggregates
     }
+}
+
+/// The series of every candidate on one seed, in configuration order.
+public struct ClosedLoopSeedSeries: Sendable, Hashable {
+    public var seed: UInt64
+    public var candidates: [ClosedLoopSeries]
 }

@@ -11,6 +11,8 @@ struct ClosedLoopRunContext: Sendable {
     var identifier: String
     var displayName: String
     var progress: BenchmarkProgress?
+    /// Set for the runs a report charts: they record series and leave them here.
+    var seriesSink: ClosedLoopSeriesSink? = nil
 }
 
 /// One attempt the candidate admitted, from its admission until both its client has seen the
@@ -78,6 +80,8 @@ struct ClosedLoopSimulation<Candidate: BenchmarkCandidate> {
     private var probes = 0
     private var probesDuringOutage = 0
     private var arrivalsSinceReport = 0
+    /// Present only when the run is charted, so an unreported run pays one nil test per event.
+    private var recorder: ClosedLoopSeriesRecorder?
 
     /// Slots per candidate instance: twice the attempts that can be sent within one timeout at
     /// the scenario's highest rate (every attempt of every request), spread over the instances.
@@ -123,6 +127,9 @@ struct ClosedLoopSimulation<Candidate: BenchmarkCandidate> {
         let minutes = Int(context.scenario.totalDurationNanoseconds / 60_000_000_000) + 16
         offeredPerMinute = ContiguousArray(repeating: 0, count: minutes)
         goodPerMinute = ContiguousArray(repeating: 0, count: minutes)
+        if context.seriesSink != nil {
+            recorder = ClosedLoopSeriesRecorder(scenario: context.scenario, identifier: context.identifier, name: context.displayName)
+        }
     }
 
     /// Builds and runs the simulation for one candidate type.
@@ -171,6 +178,7 @@ struct ClosedLoopSimulation<Candidate: BenchmarkCandidate> {
     private mutating func arrive(index: UInt64, at time: Int64) throws(ClosedLoopError) {
         offered += 1
         offeredPerMinute[minute(of: time)] &+= 1
+        recorder?.arrival(at: time)
         budget.recordFirstAttempt(at: time)
         arrivalsSinceReport += 1
         if arrivalsSinceReport == 1 << 16 {
@@ -194,7 +202,12 @@ struct ClosedLoopSimulation<Candidate: BenchmarkCandidate> {
         guard free > 0 else { throw .slotOverrun(capacity: slotCapacity, instance: instance, time: time) }
         let slot = freeSlots[instance * slotCapacity + free - 1]
         backend.advance(to: time)
-        guard candidates[instance].admit(slot: Int(slot), at: time) else {
+        let admitted = candidates[instance].admit(slot: Int(slot), at: time)
+        if recorder != nil {
+            recorder?.decision(admitted: admitted, state: candidates[instance].reportedState, at: time, replicas: backend.replicas,
+                               load: backend.load, queued: backend.queued, crashed: backend.isCrashed)
+        }
+        guard admitted else {
             blocked += 1
             if wouldSucceed(arrivalIndex: arrivalIndex, attempt: attempt) { blockedWouldSucceed += 1 }
             attemptFailed(arrivalIndex: arrivalIndex, arrivalTime: arrivalTime, attempt: attempt, at: time)
@@ -303,11 +316,13 @@ struct ClosedLoopSimulation<Candidate: BenchmarkCandidate> {
         inFlight[instance] -= 1
         score.record(succeeded: succeeded, at: time)
         latency.record(time &- record.sentAt)
+        recorder?.outcome(succeeded: succeeded, at: time)
         if succeeded {
             requestsSucceeded += 1
             if time &- record.arrivalTime <= timeout {
                 goodput += 1
                 goodPerMinute[minute(of: record.arrivalTime)] &+= 1
+                recorder?.good(arrivalTime: record.arrivalTime)
             }
         } else {
             attemptFailed(arrivalIndex: record.arrivalIndex, arrivalTime: record.arrivalTime, attempt: record.attempt, at: time)
@@ -336,6 +351,7 @@ struct ClosedLoopSimulation<Candidate: BenchmarkCandidate> {
             minutes += 1
             if Double(good) >= context.slo.successRate * Double(offered) { attained += 1 }
         }
+        if let recorder { context.seriesSink?.store(recorder.series) }
         let successScore = score.successScore
         let failureScore = score.failureScore
         return ClosedLoopCandidateResult(

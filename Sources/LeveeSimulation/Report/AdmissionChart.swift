@@ -83,15 +83,8 @@ struct AdmissionChart {
         svg += "<text class=\"axis unit\" x=\"12\" y=\"\(f(middle))\" text-anchor=\"middle\" transform=\"rotate(-90 12 \(f(middle)))\">RPS</text>"
         svg += "<text class=\"axis strip\" x=\"\(f(left - 6))\" y=\"\(f(stateTop + stateHeight - 2))\" text-anchor=\"end\">state</text>"
         svg += "<text class=\"axis strip\" x=\"\(f(left - 6))\" y=\"\(f(oracleTop + oracleHeight))\" text-anchor=\"end\">oracle</text>"
-        let firstTick = (data.bins.start + tickSeconds - 1) / tickSeconds * tickSeconds
-        var tick = firstTick
-        let axisY = oracleTop + oracleHeight
-        while tick <= data.bins.end {
-            let position = x(Double(tick))
-            svg += "<line class=\"tick\" x1=\"\(f(position))\" y1=\"\(f(axisY))\" x2=\"\(f(position))\" y2=\"\(f(axisY + 4))\"/>"
-            svg += "<text class=\"axis\" x=\"\(f(position))\" y=\"\(f(axisY + 15))\" text-anchor=\"middle\">\(escapeHTML(tickLabel(tick)))</text>"
-            tick += tickSeconds
-        }
+        svg += ChartSVG.timeTicks(from: data.bins.start, to: data.bins.end, every: tickSeconds, label: tickLabel,
+                                  axisY: oracleTop + oracleHeight, x: { x(Double($0)) })
         return svg
     }
 
@@ -125,28 +118,7 @@ struct AdmissionChart {
     /// Closed background; OPEN (red) and THROTTLED (amber) stacked by their share of each bin.
     /// Runs of equal bins are merged to keep the SVG small.
     private func stateStrip() -> String {
-        var svg = "<rect class=\"closed\" x=\"\(f(left))\" y=\"\(f(stateTop))\" width=\"\(f(plotWidth))\" height=\"\(f(stateHeight))\"/>"
-        func quantised(_ share: Double) -> Int { Int((min(1, max(0, share)) * 12).rounded()) }
-        var bin = 0
-        let states = data.states
-        while bin < states.count {
-            let open = quantised(states[bin].open), throttled = quantised(states[bin].throttled)
-            var next = bin + 1
-            while next < states.count, quantised(states[next].open) == open, quantised(states[next].throttled) == throttled { next += 1 }
-            if open + throttled > 0 {
-                let x0 = x(bin: bin), x1 = x(bin: next)
-                let openHeight = stateHeight * Double(open) / 12
-                let throttledHeight = stateHeight * Double(throttled) / 12
-                if open > 0 {
-                    svg += "<rect class=\"open\" x=\"\(f(x0))\" y=\"\(f(stateTop + stateHeight - openHeight))\" width=\"\(f(max(0.6, x1 - x0)))\" height=\"\(f(openHeight))\"/>"
-                }
-                if throttled > 0 {
-                    svg += "<rect class=\"throttled\" x=\"\(f(x0))\" y=\"\(f(stateTop + stateHeight - openHeight - throttledHeight))\" width=\"\(f(max(0.6, x1 - x0)))\" height=\"\(f(throttledHeight))\"/>"
-                }
-            }
-            bin = next
-        }
-        return svg
+        ChartSVG.stateStrip(data.states, left: left, top: stateTop, width: plotWidth, height: stateHeight, x: { x(bin: $0) })
     }
 
     private func oracleStrip() -> String {
@@ -158,14 +130,7 @@ struct AdmissionChart {
         return svg
     }
 
-    /// 0, 750, 1.25k, 2.5k, 10k: thousands with only the decimals needed.
-    private func formatRPS(_ value: Double) -> String {
-        guard value >= 1000 else { return SummaryTable.format(value, decimals: 0) }
-        var text = SummaryTable.format(value / 1000, decimals: 2)
-        while text.hasSuffix("0") { text.removeLast() }
-        if text.hasSuffix(".") { text.removeLast() }
-        return text + "k"
-    }
+    private func formatRPS(_ value: Double) -> String { ChartSVG.formatRPS(value) }
 
     /// Coordinates with one decimal.
     private func f(_ value: Double) -> String { SummaryTable.format(value, decimals: 1) }
@@ -179,6 +144,64 @@ struct AdmissionChart {
         while magnitude > value { magnitude /= 10 }
         for factor in [1.0, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10] where factor * magnitude >= value { return factor * magnitude }
         return 10 * magnitude
+    }
+}
+
+/// SVG pieces shared by the open-loop and the closed-loop charts.
+enum ChartSVG {
+    /// Coordinates with one decimal.
+    static func number(_ value: Double) -> String { SummaryTable.format(value, decimals: 1) }
+
+    /// 0, 750, 1.25k, 2.5k, 10k: thousands with only the decimals needed.
+    static func formatRPS(_ value: Double) -> String {
+        guard value >= 1000 else { return SummaryTable.format(value, decimals: 0) }
+        var text = SummaryTable.format(value / 1000, decimals: 2)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text + "k"
+    }
+
+    /// Tick marks and labels along a time axis at `axisY`, every `every` seconds in [`from`, `to`].
+    static func timeTicks(from start: Int, to end: Int, every tickSeconds: Int, label: (Int) -> String,
+                          axisY: Double, x: (Int) -> Double) -> String {
+        let f = number
+        var svg = ""
+        var tick = (start + tickSeconds - 1) / tickSeconds * tickSeconds
+        while tick <= end {
+            let position = x(tick)
+            svg += "<line class=\"tick\" x1=\"\(f(position))\" y1=\"\(f(axisY))\" x2=\"\(f(position))\" y2=\"\(f(axisY + 4))\"/>"
+            svg += "<text class=\"axis\" x=\"\(f(position))\" y=\"\(f(axisY + 15))\" text-anchor=\"middle\">\(escapeHTML(label(tick)))</text>"
+            tick += tickSeconds
+        }
+        return svg
+    }
+
+    /// A state strip: CLOSED background, OPEN (red) and THROTTLED (amber) stacked by their share
+    /// of each bin. Runs of equal bins are merged to keep the SVG small.
+    static func stateStrip(_ states: [(throttled: Double, open: Double)], left: Double, top: Double, width: Double,
+                           height: Double, x: (Int) -> Double) -> String {
+        let f = number
+        var svg = "<rect class=\"closed\" x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(width))\" height=\"\(f(height))\"/>"
+        func quantised(_ share: Double) -> Int { Int((min(1, max(0, share)) * 12).rounded()) }
+        var bin = 0
+        while bin < states.count {
+            let open = quantised(states[bin].open), throttled = quantised(states[bin].throttled)
+            var next = bin + 1
+            while next < states.count, quantised(states[next].open) == open, quantised(states[next].throttled) == throttled { next += 1 }
+            if open + throttled > 0 {
+                let x0 = x(bin), x1 = x(next)
+                let openHeight = height * Double(open) / 12
+                let throttledHeight = height * Double(throttled) / 12
+                if open > 0 {
+                    svg += "<rect class=\"open\" x=\"\(f(x0))\" y=\"\(f(top + height - openHeight))\" width=\"\(f(max(0.6, x1 - x0)))\" height=\"\(f(openHeight))\"/>"
+                }
+                if throttled > 0 {
+                    svg += "<rect class=\"throttled\" x=\"\(f(x0))\" y=\"\(f(top + height - openHeight - throttledHeight))\" width=\"\(f(max(0.6, x1 - x0)))\" height=\"\(f(throttledHeight))\"/>"
+                }
+            }
+            bin = next
+        }
+        return svg
     }
 }
 

@@ -166,20 +166,14 @@ extension ClosedLoopColumn {
 
 extension ClosedLoopResult {
     /// Pretty-printed JSON with sorted keys.
-    public func jsonData() throws -> Data { try ClosedLoopJSON.encode(self) }
+    public func jsonData() throws -> Data { try ResultJSON.encode(self) }
+    /// Writes ``jsonData()`` to `path`, creating or replacing the file.
+    public func writeJSON(to path: String) throws { try ResultJSON.write(self, to: path) }
 }
 
 extension ClosedLoopSweepResult {
     /// Pretty-printed JSON with sorted keys.
-    public func jsonData() throws -> Data { try ClosedLoopJSON.encode(self) }
-}
-
-enum ClosedLoopJSON {
-    static func encode<Value: Encodable>(_ value: Value) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(
-            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return try encoder.encode(value)
-    }
+    public func jsonData() throws -> Data { try ResultJSON.encode(self) }
+    /// Writes ``jsonData()`` to `path`, creating or replacing the file.
+    public func writeJSON(to path: String) throws { try ResultJSON.write(self, to: path) }
 }

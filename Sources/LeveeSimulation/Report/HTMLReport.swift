@@ -23,10 +23,15 @@ public struct HTMLReport {
     /// Writes `index.html` into `directory` (created if needed) and returns its path.
     @discardableResult
     public func write(toDirectory directory: String) throws -> String {
+        try Self.writeIndex(html(), toDirectory: directory)
+    }
+
+    /// Writes `page` as `index.html` into `directory` (created if needed) and returns its path.
+    static func writeIndex(_ page: String, toDirectory directory: String) throws -> String {
         let url = URL(fileURLWithPath: directory, isDirectory: true)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         let file = url.appendingPathComponent("index.html")
-        try Data(html().utf8).write(to: file, options: .atomic)
+        try Data(page.utf8).write(to: file, options: .atomic)
         return file.path
     }
 
@@ -151,7 +156,7 @@ public struct HTMLReport {
             let chart = AdmissionChart(
                 data: chartData(candidate: candidate, bins: bins, offered: offered, oracle: oracle),
                 maximumRPS: maximum, tickSeconds: tick, tickLabel: { Self.clock($0, seconds: false) })
-            html += panel(title: candidate.name, subtitle: subtitle(for: candidate.identifier), chart: chart.svg(label: "\(candidate.name) over the whole run"))
+            html += Self.panel(title: candidate.name, subtitle: subtitle(for: candidate.identifier), chart: chart.svg(label: "\(candidate.name) over the whole run"))
         }
         html += "</section>\n"
         return html
@@ -173,7 +178,7 @@ public struct HTMLReport {
             let chart = AdmissionChart(
                 data: chartData(candidate: candidate, bins: bins, offered: offered, oracle: oracle),
                 maximumRPS: maximum, tickSeconds: 60, tickLabel: { Self.clock($0, seconds: true) })
-            html += panel(title: candidate.name, subtitle: nil, chart: chart.svg(label: "\(candidate.name) around incident \(index + 1)"))
+            html += Self.panel(title: candidate.name, subtitle: nil, chart: chart.svg(label: "\(candidate.name) around incident \(index + 1)"))
         }
         html += "</section>\n"
         return html
@@ -198,15 +203,7 @@ public struct HTMLReport {
     }
 
     private func notesSection() -> String {
-        // The text notes are wrapped for a terminal: rejoin the continuation lines into items.
-        var items: [String] = []
-        for line in SummaryTable.notes(result) {
-            if line.hasPrefix("  "), !items.isEmpty {
-                items[items.count - 1] += " " + line.trimmedOfBlanks()
-            } else {
-                items.append(line)
-            }
-        }
+        let items = Self.noteItems(SummaryTable.notes(result))
         var html = "<section class=\"notes\"><h2>Notes</h2><ul>"
         for item in items { html += "<li>\(escapeHTML(item))</li>" }
         html += "<li>Times are h:mm:ss of simulated time since the simulation start; the oracle's boundaries are the nominal phase boundaries.</li>"
@@ -229,7 +226,21 @@ public struct HTMLReport {
         return "TotalPenalty \(SummaryTable.grouped(Int(result.totalPenalty.rounded()))) = BadTraffic \(SummaryTable.grouped(Int(result.badTraffic.rounded()))) + LostBusiness \(SummaryTable.grouped(Int(result.lostBusiness.rounded()))) · blocked \(SummaryTable.grouped(result.blocked))"
     }
 
-    private func panel(title: String, subtitle: String?, chart: String) -> String {
+    /// The text notes are wrapped for a terminal: rejoin the continuation lines into items.
+    static func noteItems(_ lines: [String]) -> [String] {
+        var items: [String] = []
+        for line in lines {
+            if line.hasPrefix("  "), !items.isEmpty {
+                items[items.count - 1] += " " + line.trimmedOfBlanks()
+            } else {
+                items.append(line)
+            }
+        }
+        return items
+    }
+
+    /// A chart in a frame with its title and an optional subtitle.
+    static func panel(title: String, subtitle: String?, chart: String) -> String {
         var html = "<figure class=\"panel\"><figcaption><b>\(escapeHTML(title))</b>"
         if let subtitle { html += "<span>\(escapeHTML(subtitle))</span>" }
         html += "</figcaption>\(chart)</figure>"

@@ -116,3 +116,32 @@ public struct StaticBreakerGrid: Sendable, Hashable, Codable {
             probes: counts(probes, center.probes))
     }
 }
+
+extension StaticWindowBreaker.Configuration {
+    /// How many of the four parameters differ from `other` (0 to 4).
+    func differingParameters(from other: Self) -> Int {
+        [threshold != other.threshold, windowNanoseconds != other.windowNanoseconds,
+         openNanoseconds != other.openNanoseconds, probes != other.probes].filter { $0 }.count
+    }
+}
+
+extension StaticBreakerGrid {
+    /// The default coarse grid for the closed loop, 4 × 2 × 3 × 2 = 48 configurations. Each is a
+    /// full closed-loop run per training seed (about 12 s of CPU for Cyber Monday, against well
+    /// under a second per lane in the open loop), so the steps are coarser than ``standard``'s,
+    /// about ×5, and the refinement moves one parameter at a time
+    /// (``StaticBreakerTuner/Refinement/axes``):
+    /// - thresholds 20, 100, 500, 2,500: Cyber Monday's demand peaks at 4,800 requests/s before
+    ///   retries; healthy errors (0.5 %) are tens per second, while a backend whose queue is full
+    ///   rejects in 1 ms (the realistic model), up to thousands per second, so useful thresholds
+    ///   span both;
+    /// - windows 0.5 s and 3 s (a burst of fast rejects fills a short window);
+    /// - open durations 1 s, 5 s, 25 s (an overload can clear within seconds of the load
+    ///   dropping; a crash keeps the backend down for 300 s, long enough for repeated probing);
+    /// - probes 2 and 20.
+    public static let closedLoop = try! StaticBreakerGrid(
+        thresholds: [20, 100, 500, 2_500],
+        windowsNanoseconds: [500_000_000, 3_000_000_000],
+        opensNanoseconds: [1_000_000_000, 5_000_000_000, 25_000_000_000],
+        probes: [2, 20])
+}

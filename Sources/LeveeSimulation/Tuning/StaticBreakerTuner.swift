@@ -8,6 +8,9 @@
 ///    log-scale midpoints to its neighbours in every parameter (``StaticBreakerGrid/refined(around:)``,
 ///    up to 3⁴ configurations) is scored; configurations already scored are not run again. Each
 ///    round halves the step of the previous one.
+///    With ``Refinement/axes`` only the configurations that differ from the best in one
+///    parameter are scored (up to 8 per round instead of 80), for objectives too costly for
+///    the full product, such as the closed loop.
 /// 3. **Rank** everything scored, best first; ties keep the order of evaluation.
 ///
 /// Configurations are scored `configurationsPerPass` at a time, as lanes of one stream pass:
@@ -17,11 +20,23 @@ public struct StaticBreakerTuner: Sendable {
     public var grid: StaticBreakerGrid
     public var refinementRounds: Int
     public var configurationsPerPass: Int
+    public var refinement: Refinement
 
-    public init(grid: StaticBreakerGrid = .standard, refinementRounds: Int = 1, configurationsPerPass: Int = 64) {
+    /// Which configurations of a refined grid a refinement round scores.
+    public enum Refinement: String, Sendable, Hashable, Codable {
+        /// The whole product: up to 3⁴ configurations, catching interactions between parameters.
+        case product
+        /// The best and the configurations one parameter away from it: up to 1 + 4 × 2, a
+        /// coordinate step for objectives that cost seconds per configuration.
+        case axes
+    }
+
+    public init(grid: StaticBreakerGrid = .standard, refinementRounds: Int = 1, configurationsPerPass: Int = 64,
+                refinement: Refinement = .product) {
         self.grid = grid
         self.refinementRounds = max(0, refinementRounds)
         self.configurationsPerPass = max(1, configurationsPerPass)
+        self.refinement = refinement
     }
 
     /// Scores the grid and its refinements on `seeds`.
@@ -43,9 +58,10 @@ public struct StaticBreakerTuner: Sendable {
             var start = 0
             while start < fresh.count {
                 let batch = Array(fresh[start..<min(start + configurationsPerPass, fresh.count)])
-                let scores = try objective.evaluate(batch.map(CandidateDescriptor.staticWindow), seeds: seeds)
-                for (configuration, value) in zip(batch, scores) {
-                    scored.append(TuningResult.Entry(configuration: configuration, score: value, stage: stage))
+                let measurements = try objective.measure(batch.map(CandidateDescriptor.staticWindow), seeds: seeds)
+                for (configuration, measurement) in zip(batch, measurements) {
+                    scored.append(TuningResult.Entry(
+                        configuration: configuration, score: measurement.score, crashes: measurement.crashes, stage: stage))
                 }
                 start += batch.count
                 progress?(scored.count, planned)
@@ -57,7 +73,11 @@ public struct StaticBreakerTuner: Sendable {
         for round in 0..<refinementRounds {
             let best = Self.ranked(scored, direction: objective.direction)[0].configuration
             refinementGrid = refinementGrid.refined(around: best)
-            try score(refinementGrid.configurations, stage: round + 1)
+            let candidates = switch refinement {
+            case .product: refinementGrid.configurations
+            case .axes: refinementGrid.configurations.filter { $0.differingParameters(from: best) <= 1 }
+            }
+            try score(candidates, stage: round + 1)
         }
         let elapsed = started.duration(to: clock.now).components
         return TuningResult(
@@ -85,6 +105,8 @@ public struct TuningResult: Sendable, Hashable, Codable {
         public var configuration: StaticWindowBreaker.Configuration
         /// The objective's score, averaged over the training seeds.
         public var score: Double
+        /// Backend crashes summed over the training seeds, when the objective measures them.
+        public var crashes: Int?
         /// 0 for the coarse grid, `k` for the k-th refinement round.
         public var stage: Int
     }

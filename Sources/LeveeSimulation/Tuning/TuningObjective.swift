@@ -20,6 +20,30 @@ public protocol TuningObjective: Sendable {
     /// One score per candidate, in the order given, each averaged over `seeds`. Every candidate
     /// must see the same streams, so that scores differ only by the candidates' decisions.
     func evaluate(_ candidates: [CandidateDescriptor], seeds: [UInt64]) throws -> [Double]
+    /// Like ``evaluate(_:seeds:)``, with side measures the ranking should show next to each
+    /// score (a closed loop's backend crashes). Defaults to the scores alone.
+    func measure(_ candidates: [CandidateDescriptor], seeds: [UInt64]) throws -> [TuningMeasurement]
+}
+
+/// One candidate's score and the side measures a report shows next to it.
+public struct TuningMeasurement: Sendable, Hashable, Codable {
+    /// The objective's score, averaged over the training seeds.
+    public var score: Double
+    /// Backend crashes summed over the training seeds, for objectives whose benchmark has a
+    /// backend that can crash (nil otherwise). Not part of the score: a configuration that
+    /// crashes the backend is ranked by its score, and the crashes are shown beside it.
+    public var crashes: Int?
+
+    public init(score: Double, crashes: Int? = nil) {
+        self.score = score
+        self.crashes = crashes
+    }
+}
+
+extension TuningObjective {
+    public func measure(_ candidates: [CandidateDescriptor], seeds: [UInt64]) throws -> [TuningMeasurement] {
+        try evaluate(candidates, seeds: seeds).map { TuningMeasurement(score: $0) }
+    }
 }
 
 /// The open-loop benchmark as a tuning objective: the mean TotalPenalty over the seeds (lower is

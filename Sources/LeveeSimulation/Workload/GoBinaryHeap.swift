@@ -99,17 +99,26 @@ struct GoBinaryHeap: InFlightQueue {
         let last = nodes[count]
         nodes[count] = Self.sentinel
         if count > 0 {
-            // The loadgen's down(): the smaller child (right only if strictly smaller), stop
-            // once the moving node is no later than it.
+            // The loadgen's down() walks the path of smaller children (right only if strictly
+            // smaller) and stops above the first child no earlier than the moving node. Ends
+            // along that path never decrease, so the same place is found from the bottom: move
+            // the whole path up a level, then bring back down the children no earlier than the
+            // moving node. The moving node comes from the bottom and usually belongs near it, so
+            // this saves a comparison per level.
             var hole = 0
             while true {
                 let left = 2 &* hole &+ 1
                 if left >= count { break }
                 // Branch-free choice: the comparison is a coin flip.
                 let child = left &+ (nodes[left &+ 1].end < nodes[left].end ? 1 : 0)
-                if last.end <= nodes[child].end { break }
                 nodes[hole] = nodes[child]
                 hole = child
+            }
+            while hole > 0 {
+                let parent = (hole &- 1) / 2
+                guard last.end <= nodes[parent].end else { break }
+                nodes[hole] = nodes[parent]
+                hole = parent
             }
             nodes[hole] = last
         }

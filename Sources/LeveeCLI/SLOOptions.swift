@@ -1,0 +1,27 @@
+import ArgumentParser
+import Levee
+
+/// `--slo` and `--slo-timeout-ms`, shared by the commands that simulate against an SLO.
+struct SLOOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The SLO success rate, strictly between 0 and 1.", valueName: "rate"))
+    var slo: Double = 0.90
+
+    @Option(name: .customLong("slo-timeout-ms"), help: ArgumentHelp("The SLO timeout given to Levee.", valueName: "ms"))
+    var sloTimeoutMilliseconds: Double = 1500
+
+    /// The validated SLO.
+    /// - Throws: `ValidationError` naming the bad option.
+    func resolve() throws -> SLO {
+        guard slo.isFinite, slo > 0, slo < 1 else {
+            throw ValidationError("--slo must be strictly between 0 and 1, got \(slo)")
+        }
+        guard sloTimeoutMilliseconds.isFinite, sloTimeoutMilliseconds > 0 else {
+            throw ValidationError("--slo-timeout-ms must be a positive number of milliseconds, got \(sloTimeoutMilliseconds)")
+        }
+        do {
+            return try SLO(successRate: slo, timeout: .nanoseconds(Int64(sloTimeoutMilliseconds * 1e6)))
+        } catch {
+            throw ValidationError("invalid SLO: \(error)")
+        }
+    }
+}
