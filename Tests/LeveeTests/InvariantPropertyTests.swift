@@ -281,7 +281,9 @@ struct CoreInvariantChecker {
     }
 }
 
-@Suite struct InvariantPropertyTests {
+// A time limit: a failing random case shrinks for minutes, which must fail the run rather than stall it.
+@Suite(.timeLimit(.minutes(3)))
+struct InvariantPropertyTests {
     static func check(_ testCase: CoreInvariantCase) throws {
         var checker = try CoreInvariantChecker(testCase)
         checker.checkInvariants()

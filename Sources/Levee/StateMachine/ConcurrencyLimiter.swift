@@ -89,6 +89,60 @@ struct ConcurrencyLimiter: Hashable, Sendable {
 
     enum Event { case engaged, released }
 
+    /// A failure faster than this share of the healthy latency was turned away, not served: a
+    /// full queue's fast rejection (a 503). `1 / tolerance⁴`: even a heavy-tailed latency profile
+    /// (p99 ten times p50) puts a served call there about once in 10⁵.
+    static let fastFailureShare = 1 / 16.0
+    /// Below this limit, refusals are no longer explained by what Levee admits.
+    static let overloadFloor = 4.0
+
+    /// Whether a failure that took `latency` nanoseconds, with `inFlight` calls still out, is a
+    /// refusal caused by admission: fast (the dependency turned it away) while far more calls are
+    /// out than the healthy offered rate (`arrivalRate`, the minute-long average of healthy
+    /// periods) keeps out at the healthy latency (Little's law), by the squared
+    /// tolerance and beyond Poisson noise: a queue has formed. A dependency that fails everything
+    /// fast drains in-flight to almost nothing, and fast failures of an exponential latency profile
+    /// at ordinary in-flight do not qualify. Once a limit is in force, refusals mean it is still
+    /// above what the dependency holds, until it is down to the floor, where they are the dependency's own.
+    func isOverloadRefusal(latency: Double, inFlight: Int, arrivalRate: Double) -> Bool {
+        guard baselineSamples >= Self.recentHorizon, Double(inFlight) >= Self.overloadFloor else { return false }
+        let baseline = baselineLatency
+        guard latency < Self.fastFailureShare * baseline else { return false }
+        if case .limiting = phase { return limit > Self.overloadFloor }
+        let healthy = arrivalRate * baseline / 1e9
+        let queued = Self.tolerance * Self.tolerance * healthy
+        return Double(inFlight) >= queued + 3 * queued.squareRoot()
+    }
+
+    /// Whether the limit in force can still come down far enough to tell overload from a sick
+    /// dependency.
+    var canShrink: Bool {
+        if case .limiting = phase { return limit >= 2 * Self.overloadFloor }
+        return false
+    }
+
+    /// Multiplicative decrease on a refusal caused by admission: the first one engages the limit at
+    /// half the calls out, each later one halves it again, at most once per recent latency (one
+    /// round trip, as TCP does), so that the refusals of calls sent before a cut do not count twice.
+    mutating func recordOverloadRefusal(at now: Int64, inFlight: Int, throughput: Double, maximum: Int) -> Event? {
+        switch phase {
+        case .idle, .watching:
+            // Little's law: what the dependency was completing, held at its healthy latency, is the
+            // in-flight it served without queueing; the latency tolerance is the headroom (as BBR's
+            // window is twice its bandwidth-delay product).
+            let served = Self.tolerance * throughput * baselineLatency / 1e9
+            limit = min(max(min(Double(inFlight) / 2, served), Self.overloadFloor), Double(maximum))
+            // No latency reference (0): the limit answers refusals, not a latency that it should bring down.
+            phase = .limiting(lastAdjustment: now, reference: 0, adjustments: 0)
+            return .engaged
+        case .limiting(let lastAdjustment, let reference, let adjustments):
+            guard Double(now - lastAdjustment) >= max(recentLatency, 1) else { return nil }
+            limit = max(limit / 2, Self.overloadFloor)
+            phase = .limiting(lastAdjustment: now, reference: reference, adjustments: adjustments)
+            return nil
+        }
+    }
+
     /// Whether enough latencies are known and the recent one is `tolerance` times the baseline
     /// or more. Every tick asks, so the exponential is only taken near the boundary: 0.001 nats
     /// from it the ratio is 0.1 % off the tolerance, far beyond any rounding of `exp`, and the
@@ -135,11 +189,15 @@ struct ConcurrencyLimiter: Hashable, Sendable {
             guard allowed else { return release() }
             guard Double(now - lastAdjustment) >= max(recentLatency, 1) else { return nil }
             // A cap that has not brought latency down after many steps is not what limits it.
-            if adjustments >= 16, recentLatency >= 0.8 * reference { return exogenous() }
+            if adjustments >= 16, reference > 0, recentLatency >= 0.8 * reference { return exogenous() }
             let gradient = min(max(Self.tolerance * baselineLatency / max(recentLatency, 1), 0.5), 1)
             var next = limit * gradient
             // Grow only when the limit binds: an application that does not use it proves nothing.
-            if Double(inFlight) >= limit / 2 { next += limit.squareRoot() }
+            // and only when latency is within tolerance: growth beyond it only deepens the queue.
+            // (below the floor it always grows, so a slow dependency is still probed at a few calls).
+            if Double(inFlight) >= limit / 2, latencyRatio < Self.tolerance || limit < Self.overloadFloor {
+                next += limit.squareRoot()
+            }
             limit = min(max(next, 1), Double(maximum))
             phase = .limiting(lastAdjustment: now, reference: reference, adjustments: adjustments + 1)
             if latencyRatio < Self.tolerance * 0.75, Double(inFlight) < limit / 3 {

@@ -168,6 +168,12 @@ package struct LeveeStateMachine {
             limiter.recordSuccess(latency: Double(instant - permit.acquiredAt), acquiredAt: permit.acquiredAt)
         case .failure:
             counters.failures += 1
+            let latency = Double(instant - permit.acquiredAt)
+            if limiter.isOverloadRefusal(latency: latency, inFlight: permits.inFlight, arrivalRate: traffic.healthyArrivalRate) {
+                // Caused by admission: the limiter's to fix, not evidence that the dependency is sick.
+                cutLimit(at: instant)
+                return
+            }
             failed = true
         }
         outcomes.record(failure: failed)
@@ -219,7 +225,7 @@ package struct LeveeStateMachine {
     @inline(never)
     private mutating func tick(at instant: Int64) {
         traffic.close(at: instant, healthy: errorControl.mode == .closed)
-        let allowed = errorControl.mode == .closed
+        let allowed = errorControl.mode != .open
         switch limiter.tick(at: instant, inFlight: permits.inFlight, allowed: allowed,
                             maximum: configuration.maximumInFlight) {
         case .engaged?: updateState(at: instant, reason: .overload)
@@ -228,10 +234,28 @@ package struct LeveeStateMachine {
         }
     }
 
+    /// Engages or cuts the concurrency limit for overload that admission caused; either way the
+    /// state then reports the limit now in force.
+    private mutating func cutLimit(at instant: Int64) {
+        _ = limiter.recordOverloadRefusal(at: instant, inFlight: permits.inFlight, throughput: traffic.completionRate,
+                                          maximum: configuration.maximumInFlight)
+        updateState(at: instant, reason: .overload)
+    }
+
     /// Re-reads the outcome estimate and moves the error side if the evidence says so.
     private mutating func evaluate(at instant: Int64) {
         successesSinceEvaluation = 0
         outcomes.reconcile()
+        // Failures heavy enough to open the circuit while a concurrency limit binds may be caused by
+        // what is admitted: cut the limit and judge the dependency afresh on calls sent under the
+        // lower limit. Only failures that persist down to the limit's floor open the circuit.
+        if errorControl.mode != .open, limiter.canShrink,
+           policy.violates(rate: outcomes.rate, samples: outcomes.sampleCount), policy.severity(outcomes.rate) >= 1 {
+            cutLimit(at: instant)
+            outcomes.reset()
+            detector.reset()
+            return
+        }
         report(errorControl.evaluate(rate: outcomes.rate, samples: outcomes.sampleCount, at: instant, policy: policy),
                at: instant)
     }

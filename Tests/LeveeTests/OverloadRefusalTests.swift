@@ -1,0 +1,79 @@
+import Testing
+@testable import Levee
+
+/// Failures caused by admission (a full queue turning calls away fast) are the concurrency
+/// limiter's to answer; failures the dependency produces on its own are the error side's.
+@Suite struct OverloadRefusalTests {
+    /// A dependency with 20 workers serving a call in 10 ms (2,000 per second) and room for 80
+    /// more calls in its queue. A call that finds 100 already there is refused after 0.1 ms (a 503);
+    /// the others take 10 ms times the queueing factor and succeed.
+    static func boundedQueue(base: Double = 10e6, workers: Double = 20, room: Int = 100) -> CoreDriver.Call {
+        { inFlight, _ in
+            if inFlight > room { return (coreMillisecond / 10, .failure) }
+            return (Int64(base * max(1, Double(inFlight) / workers)), .success)
+        }
+    }
+
+    @Test func fastRefusalsUnderOverloadEngageTheLimitInsteadOfOpening() throws {
+        let (levee, recorder) = try Levee.coreRecorded(successRate: 0.99)
+        var driver = CoreDriver(levee)
+        let healthy = driver.run(seconds: 5, rate: 1_000, call: Self.boundedQueue())
+        #expect(healthy.rejected == 0)
+        #expect(levee.state == .closed)
+
+        // Twice the capacity: without a limit the queue stays full and about half the calls are refused.
+        let overloadStart = driver.now
+        let first = driver.run(seconds: 2, rate: 4_000, call: Self.boundedQueue())
+        let engaged = try #require(recorder.changes.first)
+        #expect(engaged.to.kind == .throttled && engaged.reason == .overload)
+        // Engaged by the first refusals, within a tenth of a second.
+        #expect(engaged.at - overloadStart <= 100 * coreMillisecond)
+        #expect(first.rejections[.circuitOpen, default: 0] == 0)
+
+        let failuresBefore = levee.statistics.counters.failures
+        let held = driver.run(seconds: 10, rate: 4_000, call: Self.boundedQueue())
+        // Never opened: every rejection is the limit's, and the limit keeps the queue from filling.
+        #expect(!recorder.changes.contains { $0.to == .open })
+        #expect(held.rejections[.concurrencyLimit] == held.rejected)
+        let refused = levee.statistics.counters.failures - failuresBefore
+        #expect(Double(refused) <= 0.01 * Double(held.admitted))
+        // Throughput is not given away: admitted calls near the dependency's 2,000 per second.
+        #expect(Double(held.admitted) / 10 >= 1_500)
+
+        // The overload ends: the limit is given back.
+        driver.run(seconds: 10, rate: 1_000, call: Self.boundedQueue())
+        #expect(levee.state == .closed)
+        #expect(levee.statistics.concurrencyLimit == nil)
+    }
+
+    @Test func aDependencyThatFailsEverythingFastStillOpens() throws {
+        let (levee, recorder) = try Levee.coreRecorded(successRate: 0.99)
+        var driver = CoreDriver(levee)
+        driver.run(seconds: 5, rate: 1_000, call: CoreDriver.constant(latency: 10 * coreMillisecond, failureRate: 0))
+        #expect(levee.state == .closed)
+
+        // Down: every call is refused within 0.1 ms, as fast as a full queue's refusals. Calls drain
+        // at once, so few are ever out: that is the dependency's own failure, not a queue.
+        let downStart = driver.now
+        driver.run(seconds: 2, rate: 1_000, call: CoreDriver.constant(latency: coreMillisecond / 10, failureRate: 1))
+        let opened = try #require(recorder.changes.first { $0.to == .open })
+        #expect(opened.reason == .dependencyDown)
+        #expect(opened.at - downStart <= 100 * coreMillisecond)
+    }
+
+    @Test func refusalsThatPersistUnderASmallLimitOpenTheCircuit() throws {
+        let (levee, recorder) = try Levee.coreRecorded(successRate: 0.99)
+        var driver = CoreDriver(levee)
+        driver.run(seconds: 5, rate: 1_000, call: Self.boundedQueue())
+
+        // Overload first: the limit engages on the refusals.
+        driver.run(seconds: 1, rate: 4_000, call: Self.boundedQueue())
+        #expect(levee.state.kind == .throttled)
+        // Then the dependency starts failing two calls in three at its normal latency, however
+        // few are sent: cutting the limit does not help, and the circuit opens within seconds.
+        let sickStart = driver.now
+        driver.run(seconds: 5, rate: 4_000, call: CoreDriver.constant(latency: 10 * coreMillisecond, failureRate: 0.67))
+        let opened = try #require(recorder.changes.first { $0.to == .open })
+        #expect(opened.at - sickStart <= 5 * coreSecond)
+    }
+}
