@@ -162,3 +162,25 @@ final class ClosedLoopSeriesSink: Sendable {
         stored.withLock { $0[identifier] }
     }
 }
+
+extension ClosedLoopSeedSeries {
+    /// The series as CSV, one row per candidate and bucket, for analysis outside the report.
+    public var csv: String {
+        var text = "candidate,bucket_start_s,exogenous,attempts,admitted,succeeded,failed,goodput,"
+            + "throttled_decisions,open_decisions,replicas,load,queued,down_ms\n"
+        for series in candidates {
+            for index in 0..<series.count {
+                let fields: [String] = [
+                    series.identifier, String(index * series.bucketSeconds),
+                    String(series.exogenous[index]), String(series.attempts[index]), String(series.admitted[index]),
+                    String(series.succeeded[index]), String(series.failed[index]), String(series.goodput[index]),
+                    String(series.throttledDecisions[index]), String(series.openDecisions[index]),
+                    String(series.replicas[index]), String(series.load[index]), String(series.queued[index]),
+                    String(series.downNanoseconds[index] / 1_000_000),
+                ]
+                text += fields.joined(separator: ",") + "\n"
+            }
+        }
+        return text
+    }
+}

@@ -1,4 +1,5 @@
 public import Levee
+import Foundation
 
 /// A self-contained HTML page (inline CSS and SVG, no script, no network) showing one seed of a
 /// closed-loop benchmark: the summary table, every candidate over the whole run, and zooms on
@@ -29,8 +30,12 @@ public struct ClosedLoopReport {
 
     /// Writes `index.html` into `directory` (created if needed) and returns its path.
     @discardableResult
+    /// Writes `index.html` and, beside it, the charted series as `series.csv`.
     public func write(toDirectory directory: String) throws -> String {
-        try HTMLReport.writeIndex(html(), toDirectory: directory)
+        let path = try HTMLReport.writeIndex(html(), toDirectory: directory)
+        let csv = URL(fileURLWithPath: directory, isDirectory: true).appendingPathComponent("series.csv")
+        try Data(series.csv.utf8).write(to: csv, options: .atomic)
+        return path
     }
 
     private var seedResult: ClosedLoopSeedResult? { result.seedResults.first { $0.seed == series.seed } }
