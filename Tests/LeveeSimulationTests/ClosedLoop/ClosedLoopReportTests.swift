@@ -114,5 +114,17 @@ struct ClosedLoopReportTests {
         }
         for bad in ["NaN", ">nan", "\"nan", " nan", "inf\""] { #expect(!html.contains(bad)) }
         #expect(html.hasSuffix("</html>\n"))
+
+        // The charted series as CSV beside the page: a header, then one row per candidate and bucket.
+        let series = try #require(result.series)
+        let csv = try String(contentsOf: directory.appendingPathComponent("series.csv"), encoding: .utf8)
+        let lines = csv.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("candidate,bucket_start_s,exogenous,attempts,admitted,") == true)
+        #expect(lines.count == 1 + series.candidates.reduce(0) { $0 + $1.count })
+        let first = series.candidates[0]
+        #expect(lines[1] == "\(first.identifier),0,\(first.exogenous[0]),\(first.attempts[0]),\(first.admitted[0]),"
+            + "\(first.succeeded[0]),\(first.failed[0]),\(first.goodput[0]),\(first.throttledDecisions[0]),"
+            + "\(first.openDecisions[0]),\(first.replicas[0]),\(first.load[0]),\(first.queued[0]),\(first.downNanoseconds[0] / 1_000_000)")
+        #expect(lines.allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == 14 })
     }
 }
