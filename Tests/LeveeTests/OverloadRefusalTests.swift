@@ -76,4 +76,29 @@ import Testing
         let opened = try #require(recorder.changes.first { $0.to == .open })
         #expect(opened.at - sickStart <= 5 * coreSecond)
     }
+
+    @Test func aLimitInForceWhenTheCircuitOpensStillBoundsProbesAndRecovery() throws {
+        let (levee, recorder) = try Levee.coreRecorded(successRate: 0.99)
+        var driver = CoreDriver(levee)
+        driver.run(seconds: 5, rate: 1_000, call: Self.boundedQueue())
+        driver.run(seconds: 1, rate: 4_000, call: Self.boundedQueue())
+        let engaged = try #require(levee.statistics.concurrencyLimit)
+
+        // The overloaded dependency now answers slowly and mostly fails: the circuit opens. Had the
+        // limit been dropped, probes and the recovery ramp at 4,000 calls per second, each out for
+        // a second, could keep hundreds of calls in it; the limit keeps them to what it allowed.
+        var mostInFlightWhileOpen = 0
+        var limitWhileOpen: Int?
+        driver.run(seconds: 60, rate: 4_000, call: CoreDriver.constant(latency: coreSecond, failureRate: 0.9)) { _, _ in
+            let statistics = levee.statistics
+            guard statistics.state == .open else { return }
+            mostInFlightWhileOpen = max(mostInFlightWhileOpen, statistics.inFlight)
+            limitWhileOpen = statistics.concurrencyLimit
+        }
+        #expect(recorder.changes.contains { $0.to == .open })
+        #expect(levee.statistics.counters.probes > 0)
+        let limit = try #require(limitWhileOpen)
+        #expect(limit <= engaged)
+        #expect(mostInFlightWhileOpen <= engaged)
+    }
 }

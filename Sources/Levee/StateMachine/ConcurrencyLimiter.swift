@@ -186,7 +186,9 @@ struct ConcurrencyLimiter: Hashable, Sendable {
             limit = Double(min(checkpoint, maximum))
             return .engaged
         case .limiting(let lastAdjustment, let reference, let adjustments):
-            guard allowed else { return release() }
+            // While the circuit is open the limit stays as it was: it bounds what probes and the recovery
+            // ramp send into a dependency that, overloaded, may only be serving slowly.
+            guard allowed else { return nil }
             guard Double(now - lastAdjustment) >= max(recentLatency, 1) else { return nil }
             // A cap that has not brought latency down after many steps is not what limits it.
             if adjustments >= 16, reference > 0, recentLatency >= 0.8 * reference { return exogenous() }
