@@ -64,7 +64,7 @@ extension LeveeStateMachine {
             probeFailureRate: errorControl.probeFailureRate, probeCount: errorControl.probeCount,
             limiterPhase: limiterPhase, limiterNanosecondsAgo: limiterAgo, limiterSpan: span,
             limiterCheckpoint: checkpoint, limiterReference: reference, limiterAdjustments: adjustments,
-            limit: limiter.limit)
+            limit: limiter.limit, typicalLogLatency: limiter.typicalLog)
     }
 
     /// Applies a validated snapshot. Nothing here can fail, so the swap is all or nothing.
@@ -103,6 +103,7 @@ extension LeveeStateMachine {
         }
         limiter.baselineLog = snapshot.baselineLogLatency
         limiter.baselineSamples = snapshot.baselineSamples
+        limiter.typicalLog = snapshot.typicalLogLatency ?? snapshot.baselineLogLatency
         limiter.recentLog = snapshot.recentLogLatency
         limiter.recentSamples = snapshot.recentSamples
         traffic = TrafficEstimator()

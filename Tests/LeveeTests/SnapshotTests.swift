@@ -463,6 +463,32 @@ func coreFNV1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
         #expect(Self.isCorrupt(error))
     }
 
+    /// Format 1 had no typical latency: such a snapshot still restores, with the baseline standing
+    /// in for it, and so does one that claims format 1 but carries the newer field (refused as corrupt).
+    @Test func formatOneSnapshotRestoresWithTheBaselineAsTypicalLatency() throws {
+        let (source, _) = Self.trained()
+        let current = source.snapshot().serialized()
+        // Drop the typical latency (the last field before the checksum) and mark the bytes format 1.
+        var bytes = Array(current[..<(current.count - 16)])
+        bytes[8] = 1
+        bytes[9] = 0
+        let checksum = coreFNV1a(bytes[8...])
+        for index in 0..<8 { bytes.append(UInt8((checksum >> (8 * UInt64(index))) & 0xFF)) }
+        let old = try LeveeSnapshot(serialized: bytes)
+        #expect(old.formatVersion == 1)
+        #expect(old.typicalLogLatency == nil)
+        let restored = Levee(slo: source.slo)
+        try restored.restore(from: bytes, at: 0)
+        #expect(restored.statistics.baselineLatencyNanoseconds == source.statistics.baselineLatencyNanoseconds)
+
+        var mislabelled = current
+        mislabelled[8] = 1
+        let relabelled = coreFNV1a(mislabelled[8..<(mislabelled.count - 8)])
+        for index in 0..<8 { mislabelled[mislabelled.count - 8 + index] = UInt8((relabelled >> (8 * UInt64(index))) & 0xFF) }
+        let error = Self.failedRestore { levee throws(SnapshotError) in try levee.restore(from: mislabelled) }
+        #expect(Self.isCorrupt(error))
+    }
+
     @Test func newerJSONFormatIsUnsupported() throws {
         var json = try Self.trained().0.snapshot().json
         json["formatVersion"] = .int(Int64(LeveeSnapshot.currentFormatVersion + 1))

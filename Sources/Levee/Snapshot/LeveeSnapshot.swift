@@ -10,7 +10,9 @@
 /// part of it: permits issued before a restore are released harmlessly.
 public struct LeveeSnapshot: Sendable, Hashable, Codable {
     /// The format this library writes. Newer formats are refused; older ones are read.
-    public static let currentFormatVersion = 1
+    /// Format 2 added the typical latency that the baseline trails; a format 1 snapshot restores
+    /// it as the baseline.
+    public static let currentFormatVersion = 2
 
     public let formatVersion: Int
     public let successRate: Double
@@ -48,6 +50,8 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
     let limiterReference: Double
     let limiterAdjustments: Int64
     let limit: Double
+    /// Absent in format 1.
+    let typicalLogLatency: Double?
     /// FNV-1a over every other field, to catch corruption.
     public private(set) var checksum: UInt64
 
@@ -60,7 +64,7 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
          baselineLogLatency: Double, baselineSamples: Double,
          recentLogLatency: Double, recentSamples: Double, arrivalRate: Double, completionRate: Double,
          healthyArrivalRate: Double, tickAgeNanoseconds: Int64, tickArrivals: Int64, tickCompletions: Int64, successesSinceEvaluation: Int64, probeCredit: Double, lastProbeNanosecondsAgo: Int64, probeFailureRate: Double, probeCount: Double, limiterPhase: Int64, limiterNanosecondsAgo: Int64, limiterSpan: Double, limiterCheckpoint: Int64, limiterReference: Double, limiterAdjustments: Int64, limit: Double,
-         checksum: UInt64? = nil) {
+         typicalLogLatency: Double?, checksum: UInt64? = nil) {
         self.formatVersion = formatVersion
         self.successRate = successRate
         self.timeoutNanoseconds = timeoutNanoseconds
@@ -93,6 +97,7 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
         self.limiterReference = limiterReference
         self.limiterAdjustments = limiterAdjustments
         self.limit = limit
+        self.typicalLogLatency = typicalLogLatency
         self.checksum = 0
         self.checksum = checksum ?? SnapshotCodec.checksum(of: self)
     }
@@ -149,6 +154,8 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
         try check(limiterReference.isFinite && limiterReference >= 0, "limiterReference")
         try check(limiterAdjustments >= 0, "limiterAdjustments")
         try check(limit.isFinite && limit >= 0, "limit")
+        try check((typicalLogLatency == nil) == (formatVersion < 2) && typicalLogLatency?.isFinite ?? true,
+                  "the typical latency")
 
     }
 }

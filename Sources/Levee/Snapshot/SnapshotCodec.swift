@@ -37,6 +37,7 @@ enum SnapshotCodec {
         writer.double(snapshot.limiterReference)
         writer.integer(snapshot.limiterAdjustments)
         writer.double(snapshot.limit)
+        if let typical = snapshot.typicalLogLatency { writer.double(typical) }
         return writer.bytes
     }
 
@@ -98,6 +99,7 @@ enum SnapshotCodec {
             limiterReference: try reader.double(),
             limiterAdjustments: try reader.integer(Int64.self),
             limit: try reader.double(),
+            typicalLogLatency: version >= 2 ? try reader.double() : nil,
             checksum: try reader.integer(UInt64.self))
         guard reader.isAtEnd else { throw .corrupt("\(bytes.count - reader.offset) unexpected trailing bytes") }
         return snapshot

@@ -20,15 +20,21 @@
 struct ConcurrencyLimiter: Hashable, Sendable {
     /// Latency that counts as overload, as a multiple of the healthy baseline.
     static let tolerance = 2.0
+    /// Latency the gradient limit steers to, as a multiple of the baseline.
+    static let target = 1.5
     /// Each watch span lasts this many recent latencies.
     static let watchSpan = 5.0
     /// In-flight growth over the second span that proves arrivals outpace completions.
     static let growth = 1.25
     /// Completions that weigh in the recent latency (EWMA weight 1/recentHorizon).
     static let recentHorizon = 32.0
-    /// Completions that weigh in the healthy baseline; it falls faster than it rises.
-    static let baselineRiseHorizon = 4096.0
-    static let baselineFallHorizon = 256.0
+    /// Completions that weigh in the typical healthy latency.
+    static let typicalHorizon = 256.0
+    /// The baseline follows the typical latency down at once but up by at most a factor e per
+    /// this many seconds: a queue builds up in seconds and must not be learned as normal, while
+    /// a dependency's own latency drifts over minutes (large exogenous steps are re-learned at once
+    /// by the watch).
+    static let baselineRiseSeconds = 60.0
 
     enum Phase: Hashable, Sendable {
         case idle
@@ -47,8 +53,16 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     /// averaged in the log domain (geometric means) so that a heavy tail of slow calls does not
     /// read as a shift of the whole distribution.
     var baselineLog: Double = 0
+    /// Geometric-mean latency of recent healthy successes, unbiased; the baseline trails it.
+    var typicalLog: Double = 0
     var recentLog: Double = 0
     var recentSamples: Double = 0
+    /// Successes since the last control step of a limit in force. Transient: not in snapshots
+    /// (a restored limit waits one step longer before it grows).
+    var successesSinceAdjustment = 0
+    /// Consecutive control steps, also transient, with healthy latency and a limit that does not bind.
+    var slackSteps = 0
+    static let slackStepsBeforeRelease = 16
     var baselineSamples: Double = 0
 
     /// The limit in force, if any.
@@ -70,8 +84,11 @@ struct ConcurrencyLimiter: Hashable, Sendable {
 
     /// ln(tolerance): the overload test compares log latencies, with no exponential on the hot path.
     static let logTolerance = 0.6931471805599453
+    /// ln(target).
+    static let logTarget = 0.4054651081081644
 
     mutating func recordSuccess(latency: Double, acquiredAt: Int64) {
+        successesSinceAdjustment &+= 1
         let sample = fastLog(max(latency, 1_000))  // 1 µs floor: a zero duration has no logarithm.
         if recentSamples < Self.recentHorizon {
             recentSamples += 1
@@ -81,10 +98,18 @@ struct ConcurrencyLimiter: Hashable, Sendable {
         }
         // Only healthy periods teach the baseline, so an overload is never learned as normal.
         guard case .idle = phase else { return }
-        if baselineSamples > 0, recentLog - baselineLog >= Self.logTolerance { return }
-        let horizon = sample < baselineLog ? Self.baselineFallHorizon : Self.baselineRiseHorizon
-        baselineSamples = min(baselineSamples + 1, horizon)
-        baselineLog += (sample - baselineLog) / baselineSamples
+        // Beyond the target latency the limiter would be shedding: that is not a healthy sample.
+        if baselineSamples > 0, recentLog - baselineLog >= Self.logTarget { return }
+        baselineSamples = min(baselineSamples + 1, Self.typicalHorizon)
+        typicalLog += (sample - typicalLog) / baselineSamples
+        // Until enough is known the baseline is the typical latency; after that it rises only in `tick`.
+        if baselineSamples < Self.recentHorizon || typicalLog < baselineLog { baselineLog = typicalLog }
+    }
+
+    /// Lets the baseline rise towards the typical latency, at the bounded rate, over `seconds`.
+    mutating func advanceBaseline(seconds: Double) {
+        guard typicalLog > baselineLog else { return }
+        baselineLog = min(typicalLog, baselineLog + seconds / Self.baselineRiseSeconds)
     }
 
     enum Event { case engaged, released }
@@ -192,17 +217,24 @@ struct ConcurrencyLimiter: Hashable, Sendable {
             guard Double(now - lastAdjustment) >= max(recentLatency, 1) else { return nil }
             // A cap that has not brought latency down after many steps is not what limits it.
             if adjustments >= 16, reference > 0, recentLatency >= 0.8 * reference { return exogenous() }
-            let gradient = min(max(Self.tolerance * baselineLatency / max(recentLatency, 1), 0.5), 1)
+            let gradient = min(max(Self.target * baselineLatency / max(recentLatency, 1), 0.5), 1)
             var next = limit * gradient
             // Grow only when the limit binds: an application that does not use it proves nothing.
-            // and only when latency is within tolerance: growth beyond it only deepens the queue.
+            // And only when latency is within the target: growth beyond it only deepens the queue.
             // (below the floor it always grows, so a slow dependency is still probed at a few calls).
-            if Double(inFlight) >= limit / 2, latencyRatio < Self.tolerance || limit < Self.overloadFloor {
+            // Growth also needs fresh evidence, a success since the last step: a dependency that has
+            // stopped answering would otherwise look as fast as it last was.
+            if Double(inFlight) >= limit / 2, successesSinceAdjustment > 0,
+               latencyRatio < Self.target || limit < Self.overloadFloor {
                 next += limit.squareRoot()
             }
+            successesSinceAdjustment = 0
             limit = min(max(next, 1), Double(maximum))
             phase = .limiting(lastAdjustment: now, reference: reference, adjustments: adjustments + 1)
-            if latencyRatio < Self.tolerance * 0.75, Double(inFlight) < limit / 3 {
+            // Latency is back and the limit is far from binding; or it has not bound (nor grown) for
+            // many steps while latency stayed healthy, so that no limit lingers that neither grows nor goes.
+            if latencyRatio < Self.target, Double(inFlight) < limit / 2 { slackSteps += 1 } else { slackSteps = 0 }
+            if latencyRatio < Self.target, Double(inFlight) < limit / 3 || slackSteps >= Self.slackStepsBeforeRelease {
                 return release()
             }
             return nil
@@ -211,13 +243,19 @@ struct ConcurrencyLimiter: Hashable, Sendable {
 
     /// The slowness is the dependency's own: take its current latency as the new baseline.
     private mutating func exogenous() -> Event {
-        baselineLog = recentLog
-        baselineSamples = min(recentSamples, Self.baselineFallHorizon)
+        rebaseline()
         return release()
+    }
+
+    private mutating func rebaseline() {
+        baselineLog = recentLog
+        typicalLog = recentLog
+        baselineSamples = min(recentSamples, Self.typicalHorizon)
     }
 
     private mutating func release() -> Event {
         phase = .idle
+        slackSteps = 0
         limit = 0
         return .released
     }

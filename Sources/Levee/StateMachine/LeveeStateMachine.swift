@@ -169,7 +169,8 @@ package struct LeveeStateMachine {
         case .failure:
             counters.failures += 1
             let latency = Double(instant - permit.acquiredAt)
-            if limiter.isOverloadRefusal(latency: latency, inFlight: permits.inFlight, arrivalRate: traffic.healthyArrivalRate) {
+            if limiter.isOverloadRefusal(latency: latency, inFlight: permits.inFlight,
+                                         arrivalRate: min(traffic.healthyArrivalRate, traffic.arrivalRate)) {
                 // Caused by admission: the limiter's to fix, not evidence that the dependency is sick.
                 cutLimit(at: instant)
                 return
@@ -224,6 +225,7 @@ package struct LeveeStateMachine {
     /// Periodic work, run lazily by the first event of each tick: rates and the latency limiter.
     @inline(never)
     private mutating func tick(at instant: Int64) {
+        limiter.advanceBaseline(seconds: Double(instant - traffic.tickStart) / 1e9)
         traffic.close(at: instant, healthy: errorControl.mode == .closed)
         let allowed = errorControl.mode != .open
         switch limiter.tick(at: instant, inFlight: permits.inFlight, allowed: allowed,
