@@ -101,4 +101,26 @@ import Testing
         #expect(limit <= engaged)
         #expect(mostInFlightWhileOpen <= engaged)
     }
+
+    @Test func probesAndTheRampThatFillTheQueueEngageTheLimitWhileOpen() throws {
+        let (levee, _) = try Levee.coreRecorded(successRate: 0.99)
+        var driver = CoreDriver(levee)
+        driver.run(seconds: 5, rate: 1_000, call: Self.boundedQueue(room: 40))
+        // Down: everything fails fast, and the circuit opens.
+        driver.run(seconds: 2, rate: 1_000, call: CoreDriver.constant(latency: coreMillisecond / 10, failureRate: 1))
+        #expect(levee.state == .open)
+
+        // Back with a tenth of its workers (200 calls per second) under a retry storm of 20,000
+        // offered per second. Against the offered or the healthy rate, what probes and the recovery
+        // ramp keep out (at most the 40 the queue holds) looks like no queue at all, and its 503s
+        // like a dependency still failing; against the rate they are sent at, it is a full queue.
+        let weak = Self.boundedQueue(workers: 2, room: 40)
+        driver.run(seconds: 60, rate: 20_000, call: weak)
+        let failuresBefore = levee.statistics.counters.failures
+        let settled = driver.run(seconds: 10, rate: 20_000, call: weak)
+        #expect(levee.state.kind == .throttled)
+        // Serving what the workers can, with few refusals.
+        #expect(Double(settled.admitted) / 10 >= 150)
+        #expect(Double(levee.statistics.counters.failures - failuresBefore) <= 0.05 * Double(settled.admitted))
+    }
 }

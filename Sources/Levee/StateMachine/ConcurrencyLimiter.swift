@@ -14,7 +14,7 @@
 /// protects against is queueing that admission causes, and that is measured from wherever the
 /// dependency's own latency now is. No calls are rejected to find out.
 ///
-/// Once engaged, a gradient limit (latency tolerance 2× the baseline, √limit headroom, no growth
+/// Once engaged, a gradient limit (steering to 1.5× the baseline, √limit headroom, no growth
 /// while the limit does not bind) keeps in-flight where the dependency serves calls near its
 /// baseline latency, and releases when latency is back and the limit no longer binds.
 struct ConcurrencyLimiter: Hashable, Sendable {
@@ -123,8 +123,10 @@ struct ConcurrencyLimiter: Hashable, Sendable {
 
     /// Whether a failure that took `latency` nanoseconds, with `inFlight` calls still out, is a
     /// refusal caused by admission: fast (the dependency turned it away) while far more calls are
-    /// out than the healthy offered rate (`arrivalRate`, the minute-long average of healthy
-    /// periods) keeps out at the healthy latency (Little's law), by the squared
+    /// out than the call rate (`arrivalRate`: the caller passes the lowest of the healthy offered
+    /// rate, the current offered rate and the completion rate, so that what an open circuit's
+    /// probes and recovery ramp send is measured against what they send) keeps out at the
+    /// healthy latency (Little's law), by the squared
     /// tolerance and beyond Poisson noise: a queue has formed. A dependency that fails everything
     /// fast drains in-flight to almost nothing, and fast failures of an exponential latency profile
     /// at ordinary in-flight do not qualify. Once a limit is in force, refusals mean it is still
@@ -215,8 +217,10 @@ struct ConcurrencyLimiter: Hashable, Sendable {
             // ramp send into a dependency that, overloaded, may only be serving slowly.
             guard allowed else { return nil }
             guard Double(now - lastAdjustment) >= max(recentLatency, 1) else { return nil }
-            // A cap that has not brought latency down after many steps is not what limits it.
-            if adjustments >= 16, reference > 0, recentLatency >= 0.8 * reference { return exogenous() }
+            // A cap that has not brought latency down after 16 steps is not what limits it. Judged
+            // once: a later rise of latency is new evidence, for the gradient to answer, and
+            // taking it for the dependency's own would drop the limit in the middle of an overload.
+            if adjustments == 16, reference > 0, recentLatency >= 0.8 * reference { return exogenous() }
             let gradient = min(max(Self.target * baselineLatency / max(recentLatency, 1), 0.5), 1)
             var next = limit * gradient
             // Grow only when the limit binds: an application that does not use it proves nothing.

@@ -169,8 +169,10 @@ package struct LeveeStateMachine {
         case .failure:
             counters.failures += 1
             let latency = Double(instant - permit.acquiredAt)
-            if limiter.isOverloadRefusal(latency: latency, inFlight: permits.inFlight,
-                                         arrivalRate: min(traffic.healthyArrivalRate, traffic.arrivalRate)) {
+            // Measured against the lowest rate: an open circuit's probes and ramp, or calls shed,
+            // send far fewer than are offered, and a queue they fill is still one that admission made.
+            let callRate = min(traffic.healthyArrivalRate, traffic.arrivalRate, traffic.completionRate)
+            if limiter.isOverloadRefusal(latency: latency, inFlight: permits.inFlight, arrivalRate: callRate) {
                 // Caused by admission: the limiter's to fix, not evidence that the dependency is sick.
                 cutLimit(at: instant)
                 return
