@@ -123,20 +123,20 @@ struct ConcurrencyLimiter: Hashable, Sendable {
 
     /// Whether a failure that took `latency` nanoseconds, with `inFlight` calls still out, is a
     /// refusal caused by admission: fast (the dependency turned it away) while far more calls are
-    /// out than the call rate (`arrivalRate`: the caller passes the lowest of the healthy offered
-    /// rate, the current offered rate and the completion rate, so that what an open circuit's
-    /// probes and recovery ramp send is measured against what they send) keeps out at the
-    /// healthy latency (Little's law), by the squared
+    /// out than `callRate` (the caller passes the lowest of the healthy offered rate, the current
+    /// offered rate and the completion rate, so that what an open circuit's probes and recovery
+    /// ramp send is measured against what they send) keeps out at the healthy latency (Little's
+    /// law), by the squared
     /// tolerance and beyond Poisson noise: a queue has formed. A dependency that fails everything
     /// fast drains in-flight to almost nothing, and fast failures of an exponential latency profile
     /// at ordinary in-flight do not qualify. Once a limit is in force, refusals mean it is still
     /// above what the dependency holds, until it is down to the floor, where they are the dependency's own.
-    func isOverloadRefusal(latency: Double, inFlight: Int, arrivalRate: Double) -> Bool {
+    func isOverloadRefusal(latency: Double, inFlight: Int, callRate: Double) -> Bool {
         guard baselineSamples >= Self.recentHorizon, Double(inFlight) >= Self.overloadFloor else { return false }
         let baseline = baselineLatency
         guard latency < Self.fastFailureShare * baseline else { return false }
         if case .limiting = phase { return limit > Self.overloadFloor }
-        let healthy = arrivalRate * baseline / 1e9
+        let healthy = callRate * baseline / 1e9
         let queued = Self.tolerance * Self.tolerance * healthy
         return Double(inFlight) >= queued + 3 * queued.squareRoot()
     }

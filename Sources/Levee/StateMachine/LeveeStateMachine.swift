@@ -172,7 +172,7 @@ package struct LeveeStateMachine {
             // Measured against the lowest rate: an open circuit's probes and ramp, or calls shed,
             // send far fewer than are offered, and a queue they fill is still one that admission made.
             let callRate = min(traffic.healthyArrivalRate, traffic.arrivalRate, traffic.completionRate)
-            if limiter.isOverloadRefusal(latency: latency, inFlight: permits.inFlight, arrivalRate: callRate) {
+            if limiter.isOverloadRefusal(latency: latency, inFlight: permits.inFlight, callRate: callRate) {
                 // Caused by admission: the limiter's to fix, not evidence that the dependency is sick.
                 cutLimit(at: instant)
                 return
