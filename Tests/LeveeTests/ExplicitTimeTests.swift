@@ -554,6 +554,24 @@ let coreSecond: Int64 = 1_000_000_000
         #expect(statistics.concurrencyLimit == nil)
     }
 
+    /// A failure rate a hair under the down rate sheds all but a share of calls too small ever to
+    /// accrue one admission; with nothing admitted no outcome could show the rate falling, and the
+    /// shedding would last for good. It admits at least the open circuit's floor of one call per
+    /// probe interval (2 s at a 1 s timeout).
+    @Test func sheddingNearTheDownRateStillAdmitsAtTheProbeFloor() {
+        let policy = ErrorPolicy(slo: slo99)  // budget 1 %, down at 2 %
+        var control = ErrorControl()
+        #expect(control.evaluate(rate: 0.02 - 1e-14, samples: 1e6, at: 0, policy: policy) == .startedShedding)
+        #expect(control.rejectionProbability < 1)
+
+        var admitted: [Int64] = []
+        for instant in stride(from: coreMillisecond, through: 10 * coreSecond, by: Int(coreMillisecond))
+        where control.admitShed(at: instant, policy: policy) {
+            admitted.append(instant)
+        }
+        #expect(admitted == [2, 4, 6, 8, 10].map { Int64($0) * coreSecond })
+    }
+
     @Test func sheddingStopsOnceTheFailureRateReturnsWithinTheBudget() throws {
         let (levee, recorder) = try Levee.coreRecorded(successRate: 0.9)
         var driver = CoreDriver(levee, seed: 5)

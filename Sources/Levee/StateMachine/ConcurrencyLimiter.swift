@@ -16,7 +16,11 @@
 ///
 /// Once engaged, a gradient limit (steering to 1.5× the baseline, √limit headroom, no growth
 /// while the limit does not bind) keeps in-flight where the dependency serves calls near its
-/// baseline latency, and releases when latency is back and the limit no longer binds.
+/// baseline latency, and releases when latency is back and the limit no longer binds. A limit in
+/// force learns nothing from the calls it admits, which queue, while the dependency's own latency
+/// goes on drifting (a baseline left behind pins the limit at its floor, or one left above steers
+/// to a standing queue); so once a minute it holds admission at the floor for a few round trips and
+/// re-measures the dependency's latency there, as BBR's ProbeRTT does.
 struct ConcurrencyLimiter: Hashable, Sendable {
     /// Latency that counts as overload, as a multiple of the healthy baseline.
     static let tolerance = 2.0
@@ -63,13 +67,35 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     /// Consecutive control steps, also transient, with healthy latency and a limit that does not bind.
     var slackSteps = 0
     static let slackStepsBeforeRelease = 16
+    /// A limit in force re-measures the dependency's own latency this often (nanoseconds): the
+    /// baseline learns nothing while a limit binds, and the dependency's latency drifts.
+    static let remeasureInterval: Int64 = 60_000_000_000
+    /// Successes at the floor that make one measurement.
+    static let remeasureSamples = 16
+
+    /// A re-measurement of the dependency's own latency under a limit, as BBR's ProbeRTT does it:
+    /// admission is held at the floor until in-flight has drained there, and the calls made after
+    /// that cannot queue behind Levee's own, so their latency is the dependency's.
+    enum Remeasurement: Hashable, Sendable {
+        case idle
+        case draining
+        case measuring(from: Int64, samples: Int, logSum: Double)
+    }
+
+    /// Transient, not in snapshots: a restored limit re-measures at its first step.
+    var remeasurement = Remeasurement.idle
+    /// When the limit engaged or last measured the dependency's latency.
+    var measuredAt: Int64 = 0
     var baselineSamples: Double = 0
 
     /// The limit in force, if any.
     var activeLimit: Int? {
         switch phase {
-        case .idle, .watching: nil
-        case .limiting: Int(limit.rounded(.down))
+        case .idle, .watching: return nil
+        case .limiting:
+            let enforced = Int(limit.rounded(.down))
+            if case .idle = remeasurement { return enforced }
+            return min(enforced, Int(Self.overloadFloor))
         }
     }
 
@@ -87,7 +113,9 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     /// ln(target).
     static let logTarget = 0.4054651081081644
 
-    mutating func recordSuccess(latency: Double, acquiredAt: Int64) {
+    /// Returns whether the success ended a re-measurement, which gives the limit in force back.
+    @discardableResult
+    mutating func recordSuccess(latency: Double, acquiredAt: Int64) -> Bool {
         successesSinceAdjustment &+= 1
         let sample = fastLog(max(latency, 1_000))  // 1 µs floor: a zero duration has no logarithm.
         if recentSamples < Self.recentHorizon {
@@ -96,14 +124,45 @@ struct ConcurrencyLimiter: Hashable, Sendable {
         } else {
             recentLog += (sample - recentLog) * (1 / Self.recentHorizon)
         }
+        if case .measuring(let from, let samples, let logSum) = remeasurement, acquiredAt >= from {
+            guard samples + 1 == Self.remeasureSamples else {
+                remeasurement = .measuring(from: from, samples: samples + 1, logSum: logSum + sample)
+                return false
+            }
+            remeasured(logLatency: (logSum + sample) / Double(Self.remeasureSamples), at: acquiredAt &+ Int64(latency))
+            return true
+        }
         // Only healthy periods teach the baseline, so an overload is never learned as normal.
-        guard case .idle = phase else { return }
+        guard case .idle = phase else { return false }
         // Beyond the target latency the limiter would be shedding: that is not a healthy sample.
-        if baselineSamples > 0, recentLog - baselineLog >= Self.logTarget { return }
+        if baselineSamples > 0, recentLog - baselineLog >= Self.logTarget { return false }
         baselineSamples = min(baselineSamples + 1, Self.typicalHorizon)
         typicalLog += (sample - typicalLog) / baselineSamples
         // Until enough is known the baseline is the typical latency; after that it rises only in `tick`.
         if baselineSamples < Self.recentHorizon || typicalLog < baselineLog { baselineLog = typicalLog }
+        return false
+    }
+
+    /// The dependency's own latency, measured at the floor, becomes the baseline: at once when it is
+    /// lower (the limit steered to a latency the dependency no longer has). A higher one is a drift
+    /// only short of the tolerance, the band where the idle limiter neither learns nor watches, and
+    /// is followed at the baseline's bounded rise since the last measurement; beyond it the
+    /// dependency is in an incident (or still serving calls whose clients gave up), and growing the
+    /// limit there would feed it.
+    private mutating func remeasured(logLatency: Double, at now: Int64) {
+        if logLatency < baselineLog {
+            baselineLog = logLatency
+        } else if logLatency - baselineLog < Self.logTolerance {
+            let rise = Double(max(now - measuredAt, 0)) / 1e9 / Self.baselineRiseSeconds
+            baselineLog = min(logLatency, baselineLog + rise)
+        }
+        typicalLog = baselineLog
+        remeasurement = .idle
+        measuredAt = now
+        // The next control step waits a round trip, for in-flight to refill from the floor.
+        if case .limiting(_, let reference, let adjustments) = phase {
+            phase = .limiting(lastAdjustment: now, reference: reference, adjustments: adjustments)
+        }
     }
 
     /// Lets the baseline rise towards the typical latency, at the bounded rate, over `seconds`.
@@ -161,6 +220,7 @@ struct ConcurrencyLimiter: Hashable, Sendable {
             limit = min(max(min(Double(inFlight) / 2, served), Self.overloadFloor), Double(maximum))
             // No latency reference (0): the limit answers refusals, not a latency that it should bring down.
             phase = .limiting(lastAdjustment: now, reference: 0, adjustments: 0)
+            measuredAt = now
             return .engaged
         case .limiting(let lastAdjustment, let reference, let adjustments):
             guard Double(now - lastAdjustment) >= max(recentLatency, 1) else { return nil }
@@ -210,12 +270,16 @@ struct ConcurrencyLimiter: Hashable, Sendable {
             }
             // Arrivals outpace completions: cap at the level before the second span's growth.
             phase = .limiting(lastAdjustment: now, reference: recentLatency, adjustments: 0)
+            measuredAt = now
             limit = Double(min(checkpoint, maximum))
             return .engaged
         case .limiting(let lastAdjustment, let reference, let adjustments):
             // While the circuit is open the limit stays as it was: it bounds what probes and the recovery
             // ramp send into a dependency that, overloaded, may only be serving slowly.
             guard allowed else { return nil }
+            advanceRemeasurement(at: now, inFlight: inFlight)
+            // While a measurement holds admission at the floor, in-flight says nothing about the limit.
+            guard case .idle = remeasurement else { return nil }
             guard Double(now - lastAdjustment) >= max(recentLatency, 1) else { return nil }
             // A cap that has not brought latency down after 16 steps is not what limits it. Judged
             // once: a later rise of latency is new evidence, for the gradient to answer, and
@@ -245,6 +309,27 @@ struct ConcurrencyLimiter: Hashable, Sendable {
         }
     }
 
+    /// Starts a re-measurement when one is due, starts counting once in-flight is down at the
+    /// floor, and gives up on one that gets no answers (it is tried again an interval later).
+    private mutating func advanceRemeasurement(at now: Int64, inFlight: Int) {
+        switch remeasurement {
+        case .idle:
+            if now - measuredAt >= Self.remeasureInterval { remeasurement = .draining }
+        case .draining:
+            if Double(inFlight) <= Self.overloadFloor { remeasurement = .measuring(from: now, samples: 0, logSum: 0) }
+            else if now - measuredAt >= 2 * Self.remeasureInterval { abandonRemeasurement(at: now) }
+        case .measuring(let from, _, _):
+            // Four calls per round trip give the samples in a few round trips of the baseline.
+            let patience = 4 * Double(Self.remeasureSamples) * max(baselineLatency, recentLatency, 1)
+            if Double(now - from) > patience { abandonRemeasurement(at: now) }
+        }
+    }
+
+    private mutating func abandonRemeasurement(at now: Int64) {
+        remeasurement = .idle
+        measuredAt = now
+    }
+
     /// The slowness is the dependency's own: take its current latency as the new baseline.
     private mutating func exogenous() -> Event {
         rebaseline()
@@ -260,6 +345,7 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     private mutating func release() -> Event {
         phase = .idle
         slackSteps = 0
+        remeasurement = .idle
         limit = 0
         return .released
     }

@@ -98,6 +98,7 @@ struct ErrorControl: Hashable, Sendable {
     /// Failure rate of the calls admitted since opening (an average over up to `probeWindow`).
     var probeFailureRate = 0.0
     var probeCount = 0.0
+    /// The last call admitted while open, or while shedding, for the floor of one per probe interval.
     var lastProbeAt: Int64 = 0
     /// `e^(±rampGain · recoveryEvidence)` at the exponent they were computed for: while open every
     /// arrival needs both, and the evidence only moves with probe outcomes.
@@ -148,6 +149,17 @@ struct ErrorControl: Hashable, Sendable {
         case .open:
             return .none
         }
+    }
+
+    /// Shedding admits its share, and never fewer calls than an open circuit's probe floor: a share
+    /// that rounds to nothing (a failure rate just short of the down rate) would admit no call that
+    /// could show the rate falling, and shed everything for good.
+    mutating func admitShed(at instant: Int64, policy: ErrorPolicy) -> Bool {
+        guard admitShare(1 - rejectionProbability) || Double(instant - lastProbeAt) >= policy.probeFloorInterval(age: 0) else {
+            return false
+        }
+        lastProbeAt = instant
+        return true
     }
 
     mutating func admitShare(_ share: Double) -> Bool {

@@ -92,7 +92,7 @@ package struct LeveeStateMachine {
         case .closed:
             break
         case .shedding:
-            if !errorControl.admitShare(1 - errorControl.rejectionProbability) { reason = .shedding }
+            if !errorControl.admitShed(at: instant, policy: policy) { reason = .shedding }
         case .open:
             if errorControl.admitProbe(at: instant, offeredRate: traffic.arrivalRate,
                                        healthyRate: traffic.healthyArrivalRate, policy: policy) {
@@ -165,7 +165,9 @@ package struct LeveeStateMachine {
         case .success:
             counters.successes += 1
             failed = false
-            limiter.recordSuccess(latency: Double(instant - permit.acquiredAt), acquiredAt: permit.acquiredAt)
+            if limiter.recordSuccess(latency: Double(instant - permit.acquiredAt), acquiredAt: permit.acquiredAt) {
+                updateState(at: instant, reason: .overload)
+            }
         case .failure:
             counters.failures += 1
             let latency = Double(instant - permit.acquiredAt)
