@@ -114,7 +114,6 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     static let logTarget = 0.4054651081081644
 
     /// Returns whether the success ended a re-measurement, which gives the limit in force back.
-    @discardableResult
     mutating func recordSuccess(latency: Double, acquiredAt: Int64) -> Bool {
         successesSinceAdjustment &+= 1
         let sample = fastLog(max(latency, 1_000))  // 1 µs floor: a zero duration has no logarithm.
@@ -157,8 +156,7 @@ struct ConcurrencyLimiter: Hashable, Sendable {
             baselineLog = min(logLatency, baselineLog + rise)
         }
         typicalLog = baselineLog
-        remeasurement = .idle
-        measuredAt = now
+        endRemeasurement(at: now)
         // The next control step waits a round trip, for in-flight to refill from the floor.
         if case .limiting(_, let reference, let adjustments) = phase {
             phase = .limiting(lastAdjustment: now, reference: reference, adjustments: adjustments)
@@ -317,15 +315,16 @@ struct ConcurrencyLimiter: Hashable, Sendable {
             if now - measuredAt >= Self.remeasureInterval { remeasurement = .draining }
         case .draining:
             if Double(inFlight) <= Self.overloadFloor { remeasurement = .measuring(from: now, samples: 0, logSum: 0) }
-            else if now - measuredAt >= 2 * Self.remeasureInterval { abandonRemeasurement(at: now) }
+            else if now - measuredAt >= 2 * Self.remeasureInterval { endRemeasurement(at: now) }
         case .measuring(let from, _, _):
             // Four calls per round trip give the samples in a few round trips of the baseline.
             let patience = 4 * Double(Self.remeasureSamples) * max(baselineLatency, recentLatency, 1)
-            if Double(now - from) > patience { abandonRemeasurement(at: now) }
+            if Double(now - from) > patience { endRemeasurement(at: now) }
         }
     }
 
-    private mutating func abandonRemeasurement(at now: Int64) {
+    /// Done or given up: the next one is due an interval from now.
+    private mutating func endRemeasurement(at now: Int64) {
         remeasurement = .idle
         measuredAt = now
     }

@@ -155,9 +155,13 @@ struct ErrorControl: Hashable, Sendable {
     /// that rounds to nothing (a failure rate just short of the down rate) would admit no call that
     /// could show the rate falling, and shed everything for good.
     mutating func admitShed(at instant: Int64, policy: ErrorPolicy) -> Bool {
-        guard admitShare(1 - rejectionProbability) || Double(instant - lastProbeAt) >= policy.probeFloorInterval(age: 0) else {
-            return false
-        }
+        admit(share: 1 - rejectionProbability, floorInterval: policy.probeFloorInterval(age: 0), at: instant)
+    }
+
+    /// Admits the share of calls, or any call that comes `floorInterval` nanoseconds after the last one admitted.
+    @inline(__always)
+    private mutating func admit(share: Double, floorInterval: Double, at instant: Int64) -> Bool {
+        guard admitShare(share) || Double(instant - lastProbeAt) >= floorInterval else { return false }
         lastProbeAt = instant
         return true
     }
@@ -191,11 +195,7 @@ struct ErrorControl: Hashable, Sendable {
         let floor = policy.probeFloorInterval(age: instant - openedAt) * ramp.shrink
         let share = openAdmission(at: instant, offeredRate: offeredRate, healthyRate: healthyRate, policy: policy,
                                   growth: ramp.growth)
-        if admitShare(share) || Double(instant - lastProbeAt) >= floor {
-            lastProbeAt = instant
-            return true
-        }
-        return false
+        return admit(share: share, floorInterval: floor, at: instant)
     }
 
     enum ProbeVerdict: Equatable { case stillDown, recovered, partiallyDegraded(rate: Double) }
