@@ -52,6 +52,62 @@ import Testing
         #expect(admittedPerSecond >= 1_800)
     }
 
+    /// A dependency whose slowness follows its load over seconds, not calls: 20 workers at 10 ms,
+    /// slower as their smoothed load (5 s half-life) passes 80 %, 1.5 times at full load and
+    /// 3 times at 1.5 (as a server slows with CPU contention or garbage collection); beyond 100
+    /// calls it refuses fast. It serves the most, 1,600 calls per second, at a load of 80 %.
+    final class LaggingDependency {
+        var load = 0.0
+        var updatedAt: Int64 = 0
+        static let workers = 20.0
+        static let halfLifeSeconds = 5.0
+
+        /// Advances the smoothed load to `instant`, where `inFlight` calls are out.
+        func advance(to instant: Int64, inFlight: Int) {
+            let elapsed = Double(instant - updatedAt) / 1e9
+            load += (1 - naturalExp(-elapsed * 0.6931471805599453 / Self.halfLifeSeconds))
+                * (Double(inFlight) / Self.workers - load)
+            updatedAt = instant
+        }
+
+        var slowdown: Double {
+            if load <= 0.8 { return 1 }
+            if load <= 1 { return 1 + 2.5 * (load - 0.8) }
+            return 1.5 + 3 * (load - 1)
+        }
+
+        var call: CoreDriver.Call {
+            { inFlight, _ in
+                if inFlight > 100 { return (coreMillisecond / 10, .failure) }
+                return (Int64(10e6 * self.slowdown * max(1, Double(inFlight) / Self.workers)), .success)
+            }
+        }
+    }
+
+    @Test func aDependencyStillSlowFromItsOwnLoadDoesNotRaiseTheBaseline() throws {
+        let (levee, _) = try Levee.coreRecorded(successRate: 0.99)
+        var driver = CoreDriver(levee)
+        let dependency = LaggingDependency()
+        let track: (Admission, Int64) -> Void = { _, instant in
+            dependency.advance(to: instant, inFlight: levee.statistics.inFlight)
+        }
+        driver.run(seconds: 5, rate: 1_000, call: dependency.call, onDecision: track)
+        // Overloaded at twice what it serves, for five minutes.
+        driver.run(seconds: 240, rate: 4_000, call: dependency.call, onDecision: track)
+        let settled = driver.run(seconds: 60, rate: 4_000, call: dependency.call, onDecision: track)
+
+        // A minute's re-measurement drains Levee's calls within a round trip, but the workers stay
+        // slow for seconds after. Read as the dependency's own latency, that raised the baseline
+        // to 27 ms, and steering to 1.5 times it held a standing queue at a load of 1.5, where the
+        // workers serve 680 calls per second. With the baseline at the workers' own 10 ms the limit
+        // holds the load near 1.0 (about 1,150 per second; the best, 1,600 at a load of 0.8, is
+        // below the latency the limit steers to, which this test does not ask of it).
+        let statistics = levee.statistics
+        #expect(statistics.concurrencyLimit != nil)
+        #expect(statistics.baselineLatencyNanoseconds <= 13e6)
+        #expect(Double(settled.admitted) / 60 >= 1_000)
+    }
+
     @Test func aMeasurementHoldsAdmissionAtTheFloorOnlyBriefly() throws {
         var (levee, driver) = try Self.engagedLimit(base: 10e6, trainingRate: 1_000)
         let steady = OverloadRefusalTests.boundedQueue(base: 10e6)

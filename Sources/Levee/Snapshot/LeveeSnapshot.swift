@@ -120,7 +120,7 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
         guard SnapshotCodec.checksum(of: self) == checksum else {
             throw .corrupt("checksum mismatch: the snapshot was altered or damaged")
         }
-        guard slo != nil else { throw .corrupt("the SLO it records is not valid") }
+        guard let slo else { throw .corrupt("the SLO it records is not valid") }
         func check(_ condition: Bool, _ what: String) throws(SnapshotError) {
             if !condition { throw .corrupt("\(what) is out of range") }
         }
@@ -146,7 +146,9 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
         try check(probeCredit.isFinite && probeCredit >= 0 && probeCredit < 2, "probeCredit")
         try check(lastProbeNanosecondsAgo >= 0, "lastProbeNanosecondsAgo")
         try check(probeFailureRate.isFinite && (0...1).contains(probeFailureRate), "probeFailureRate")
-        try check(probeCount.isFinite && probeCount >= 0 && probeCount <= 64, "probeCount")
+        // The open circuit's estimate remembers a number of calls that depends on the SLO.
+        try check(probeCount.isFinite && probeCount >= 0 && probeCount <= ErrorPolicy(slo: slo).probeWindow,
+                  "probeCount")
         try check((0...2).contains(limiterPhase), "limiterPhase")
         try check(limiterNanosecondsAgo >= 0, "limiterNanosecondsAgo")
         try check(limiterSpan.isFinite && limiterSpan >= 0, "limiterSpan")

@@ -143,15 +143,25 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     }
 
     /// The dependency's own latency, measured at the floor, becomes the baseline: at once when it is
-    /// lower (the limit steered to a latency the dependency no longer has). A higher one is a drift
-    /// only short of the tolerance, the band where the idle limiter neither learns nor watches, and
-    /// is followed at the baseline's bounded rise since the last measurement; beyond it the
-    /// dependency is in an incident (or still serving calls whose clients gave up), and growing the
-    /// limit there would feed it.
+    /// lower (the limit steered to a latency the dependency no longer has).
+    ///
+    /// A higher one is believed only while the limit itself is near the floor (under twice it),
+    /// where Levee sends too little to load the dependency. Under a larger limit the
+    /// measurement drains Levee's calls for a round trip or two, but a dependency slowed by its own
+    /// load (a smoothed CPU load, garbage collection, a backlog of its own) stays slow for seconds
+    /// after: learning that as its latency raises the baseline, and steering to 1.5 times it holds
+    /// a standing queue and a load past what the dependency serves best, which the next
+    /// measurement reads higher again. A baseline that is too low instead pins the limit near the
+    /// floor, and there the next measurement is clean.
+    ///
+    /// A drift is also only short of the tolerance, the band where the idle limiter neither learns
+    /// nor watches, and is followed at the baseline's bounded rise since the last measurement;
+    /// beyond it the dependency is in an incident (or still serving calls whose clients gave up),
+    /// and growing the limit there would feed it.
     private mutating func remeasured(logLatency: Double, at now: Int64) {
         if logLatency < baselineLog {
             baselineLog = logLatency
-        } else if logLatency - baselineLog < Self.logTolerance {
+        } else if logLatency - baselineLog < Self.logTolerance, !canShrink {
             let rise = Double(max(now - measuredAt, 0)) / 1e9 / Self.baselineRiseSeconds
             baselineLog = min(logLatency, baselineLog + rise)
         }

@@ -54,7 +54,16 @@ package struct ErrorPolicy: Hashable, Sendable {
         failureEvidence = naturalLog(healthyRate / downRate)
         probeFloorNanoseconds = max(1e9, 2 * Double(slo.timeoutNanoseconds))
         rampGain = max(1, Self.rampStepPerSuccess / successEvidence)
+        let middle = (budget + downRate) / 2
+        probeWindow = (2 * Self.recoveryThreshold / Divergence.bernoulliKL(middle, downRate)).rounded(.up)
     }
+
+    /// Outcomes the open circuit's own failure-rate estimate remembers: enough that a dependency
+    /// failing at the middle of the shedding band can be told from one at the down rate with the
+    /// recovery evidence, twice over. Close rates need many calls (about 26,000 at a 99 % SLO,
+    /// 2,200 at 90 %), and a shorter memory could never tell them apart: the circuit would stay
+    /// open on a dependency that only deserves proportional shedding.
+    let probeWindow: Double
 
     /// `ln 2 / 8`: the ramp doubles admission every eight successes at least.
     static let rampStepPerSuccess = 0.08664339756999316
@@ -95,7 +104,7 @@ struct ErrorControl: Hashable, Sendable {
     var openedAt: Int64 = 0
     /// Log-likelihood evidence that the dependency is healthy again, since it went down.
     var recoveryEvidence = 0.0
-    /// Failure rate of the calls admitted since opening (an average over up to `probeWindow`).
+    /// Failure rate of the calls admitted since opening (an average over up to the policy's `probeWindow`).
     var probeFailureRate = 0.0
     var probeCount = 0.0
     /// The last call admitted while open, or while shedding, for the floor of one per probe interval.
@@ -200,9 +209,6 @@ struct ErrorControl: Hashable, Sendable {
 
     enum ProbeVerdict: Equatable { case stillDown, recovered, partiallyDegraded(rate: Double) }
 
-    /// Outcomes the open circuit's own failure-rate estimate remembers.
-    static let probeWindow = 64.0
-
     /// Adds one outcome of a call admitted while open.
     ///
     /// The recovery walk weighs "healthy" (half the budget) against "down" at the down rate: among
@@ -218,15 +224,15 @@ struct ErrorControl: Hashable, Sendable {
     /// proportional shedding instead of staying open.
     mutating func recordProbeOutcome(failed: Bool, at instant: Int64, policy: ErrorPolicy) -> ProbeVerdict {
         recoveryEvidence = max(0, recoveryEvidence + (failed ? policy.failureEvidence : policy.successEvidence))
-        probeCount = min(probeCount + 1, Self.probeWindow)
+        probeCount = min(probeCount + 1, policy.probeWindow)
         probeFailureRate += ((failed ? 1 : 0) - probeFailureRate) / probeCount
         if recoveryEvidence >= ErrorPolicy.recoveryThreshold,
            openAdmission(at: instant, policy: policy) >= ErrorPolicy.maximumOpenAdmission {
             close()
             return .recovered
         }
-        if probeCount >= Self.probeWindow, probeFailureRate > policy.budget, probeFailureRate < policy.downRate,
-           probeCount * Divergence.bernoulliKL(probeFailureRate, policy.downRate) > ErrorPolicy.detectionThreshold {
+        if probeFailureRate > policy.budget, probeFailureRate < policy.downRate,
+           probeCount * Divergence.bernoulliKL(probeFailureRate, policy.downRate) > ErrorPolicy.recoveryThreshold {
             mode = .shedding
             rejectionProbability = policy.severity(probeFailureRate)
             recoveryEvidence = 0

@@ -202,7 +202,7 @@ package struct LeveeStateMachine {
                 updateState(at: instant, reason: .recovered)
             case .partiallyDegraded(let rate):
                 // No longer down, still over budget: shed in proportion from what probes show.
-                outcomes.seed(rate: rate, samples: ErrorControl.probeWindow)
+                outcomes.seed(rate: rate, samples: errorControl.probeCount)
                 detector.reset()
                 updateState(at: instant, reason: .sloViolation)
             case .stillDown:
