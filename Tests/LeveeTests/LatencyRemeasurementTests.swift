@@ -76,10 +76,10 @@ import Testing
             return 1.5 + 3 * (load - 1)
         }
 
+        /// The bounded queue of the overload tests, with its workers slowed by the smoothed load.
         var call: CoreDriver.Call {
-            { inFlight, _ in
-                if inFlight > 100 { return (coreMillisecond / 10, .failure) }
-                return (Int64(10e6 * self.slowdown * max(1, Double(inFlight) / Self.workers)), .success)
+            { inFlight, rng in
+                OverloadRefusalTests.boundedQueue(base: 10e6 * self.slowdown, workers: Self.workers)(inFlight, &rng)
             }
         }
     }
