@@ -437,6 +437,25 @@ let coreSecond: Int64 = 1_000_000_000
         #expect(storm.probes > 0)
     }
 
+    /// When a storm ends, probing is at the budget at once. The offered rate is a one-second
+    /// average that is still far above the calls now offered; probes taken as a share of it came
+    /// at under a third of the budget in the first second, just when their outcomes would show recovery.
+    @Test func probingIsAtTheBudgetAsSoonAsAStormEnds() throws {
+        let (levee, _) = try Levee.coreRecorded(successRate: 0.99)
+        var driver = CoreDriver(levee)
+        driver.run(seconds: 120, rate: 1_000, call: CoreDriver.constant(failureRate: 0))
+        driver.run(seconds: 1, rate: 1_000, call: CoreDriver.constant(failureRate: 1))
+        #expect(levee.state == .open)
+        let storm = driver.run(seconds: 10, rate: 5_000, call: CoreDriver.constant(failureRate: 1))
+        let afterStorm = driver.run(seconds: 1, rate: 1_000, call: CoreDriver.constant(failureRate: 1))
+        // Open for about 11 s: the budget has backed off by √(1 + 11/600), under 1 %.
+        let budget = ErrorPolicy.baseProbeFraction * 1_000
+        #expect(Double(storm.probes) / 10 <= 1.1 * budget, "\(storm.probes) probes in the storm's 10 s")
+        #expect(Double(afterStorm.probes) >= 0.85 * budget, "\(afterStorm.probes) probes in the second after it")
+        #expect(Double(afterStorm.probes) <= 1.1 * budget)
+        #expect(levee.state == .open)
+    }
+
     /// During a long outage the probe budget backs off as `1/√(1 + age/probeBackoffSeconds)`,
     /// but never stops.
     @Test func probingBacksOffDuringALongOutage() throws {

@@ -88,6 +88,15 @@ package struct ErrorPolicy: Hashable, Sendable {
     func probeFloorInterval(age: Int64) -> Double {
         probeFloorNanoseconds * backoff(age: age)
     }
+
+    /// Nanoseconds between probes at the start of the ramp: the probe fraction of the lesser of the
+    /// healthy and offered rates (a storm is not probed more, a lull not more than it offers), and
+    /// never longer than the probe floor. Infinite rates give the floor; the result is never NaN.
+    func probeInterval(age: Int64, offeredRate: Double, healthyRate: Double) -> Double {
+        let reference = healthyRate > 0 && offeredRate > 0 ? min(healthyRate, offeredRate) : max(healthyRate, offeredRate)
+        let budgeted = 1e9 * backoff(age: age) / (Self.baseProbeFraction * reference)
+        return min(budgeted, probeFloorInterval(age: age))
+    }
 }
 
 /// The error side's state: closed, shedding a share of calls, or open and probing.
@@ -198,13 +207,24 @@ struct ErrorControl: Hashable, Sendable {
         return min(ErrorPolicy.maximumOpenAdmission, base * scale * growth)
     }
 
+    /// While the ramp is below its ceiling, probes are paced in time at the budgeted rate (the probe
+    /// fraction of the lesser of the healthy and offered rates, or the probe floor, grown by the
+    /// ramp) rather than admitted as a share of the offered rate: the offered rate is an average
+    /// over a second, and after a storm ends it stays high long enough to thin the probes that
+    /// would show recovery. Near the ceiling admission is the share of offered calls again.
     mutating func admitProbe(at instant: Int64, offeredRate: Double, healthyRate: Double, policy: ErrorPolicy) -> Bool {
         ramp.update(exponent: policy.rampGain * recoveryEvidence)
-        // The floor interval shrinks as the ramp grows, so that sparse traffic ramps too.
-        let floor = policy.probeFloorInterval(age: instant - openedAt) * ramp.shrink
         let share = openAdmission(at: instant, offeredRate: offeredRate, healthyRate: healthyRate, policy: policy,
                                   growth: ramp.growth)
-        return admit(share: share, floorInterval: floor, at: instant)
+        if share >= ErrorPolicy.maximumOpenAdmission { return admitShare(share) }
+        let interval = policy.probeInterval(age: instant - openedAt, offeredRate: offeredRate, healthyRate: healthyRate)
+            * ramp.shrink
+        let due = Double(instant - lastProbeAt)
+        guard due >= interval else { return false }
+        // The time waited for a call beyond the interval counts towards the next one (up to one
+        // interval), so pacing keeps its rate when calls are sparse compared with it.
+        lastProbeAt = instant - Int64(min(due - interval, interval))
+        return true
     }
 
     enum ProbeVerdict: Equatable { case stillDown, recovered, partiallyDegraded(rate: Double) }

@@ -14,8 +14,7 @@ public import Levee
 ///    such as a retry storm, is not probed more; offered traffic below it is probed at 2 % of what
 ///    is offered, so the healthy rate is the worst case.)
 /// 2. A floor keeps sparse traffic probed: at least one probe per `max(1 s, 2 × SLO timeout)`.
-///    The two run side by side and each probe resets the floor's clock, so the rate is the larger
-///    of the two when one dominates (and at most their sum when they are close).
+///    Probes are paced in time at the larger of the two rates.
 /// 3. Both back off with the outage's age `a`: divided by `√(1 + a / 600 s)`.
 /// 4. While the dependency is down every probe fails. A hanging dependency holds the worker for
 ///    the caller's timeout, taken to be the SLO timeout; a dependency that fails fast holds it for
