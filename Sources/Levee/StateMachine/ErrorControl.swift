@@ -91,7 +91,7 @@ package struct ErrorPolicy: Hashable, Sendable {
 
     /// Nanoseconds between probes at the start of the ramp: the probe fraction of the lesser of the
     /// healthy and offered rates (a storm is not probed more, a lull not more than it offers), and
-    /// never longer than the probe floor. Infinite rates give the floor; the result is never NaN.
+    /// never longer than the probe floor. With no rate known yet (zero) it is the floor, never NaN.
     func probeInterval(age: Int64, offeredRate: Double, healthyRate: Double) -> Double {
         let reference = healthyRate > 0 && offeredRate > 0 ? min(healthyRate, offeredRate) : max(healthyRate, offeredRate)
         let budgeted = 1e9 * backoff(age: age) / (Self.baseProbeFraction * reference)
