@@ -27,6 +27,12 @@ package struct ErrorPolicy: Hashable, Sendable {
     /// "down" rate from passing for recovered (a false recovery has about one chance in 10⁴ per
     /// attempt).
     static let recoveryThreshold = 9.210340371976184
+    /// `ln(10²)`: evidence that a dependency is no longer down, enough to go from open back to
+    /// proportional shedding. Less than closing needs: shedding is undone at once (it opens again
+    /// as soon as its own estimate reaches the down rate, from far more calls than probes give),
+    /// while staying open on a dependency in the shedding band rejects nearly everything for as
+    /// long as probes take to tell its rate from the down rate (hours near the down rate).
+    static let sheddingReturnThreshold = 4.605170185988092
     /// While open, admission ramps up to this share at most: an open circuit always rejects
     /// something, and closing waits for the full evidence.
     static let maximumOpenAdmission = 1 - 0.02
@@ -60,9 +66,10 @@ package struct ErrorPolicy: Hashable, Sendable {
 
     /// Outcomes the open circuit's own failure-rate estimate remembers: enough that a dependency
     /// failing at the middle of the shedding band can be told from one at the down rate with the
-    /// recovery evidence, twice over. Close rates need many calls (about 26,000 at a 99 % SLO,
-    /// 2,200 at 90 %), and a shorter memory could never tell them apart: the circuit would stay
-    /// open on a dependency that only deserves proportional shedding.
+    /// recovery evidence, twice over (four times what going back to shedding needs, so that rates
+    /// nearer the down rate can be told apart too). Close rates need many calls (about 26,000 at a
+    /// 99 % SLO, 2,200 at 90 %), and a shorter memory could never tell them apart: the circuit would
+    /// stay open on a dependency that only deserves proportional shedding.
     let probeWindow: Double
 
     /// `ln 2 / 8`: the ramp doubles admission every eight successes at least.
@@ -252,7 +259,7 @@ struct ErrorControl: Hashable, Sendable {
             return .recovered
         }
         if probeFailureRate > policy.budget, probeFailureRate < policy.downRate,
-           probeCount * Divergence.bernoulliKL(probeFailureRate, policy.downRate) > ErrorPolicy.recoveryThreshold {
+           probeCount * Divergence.bernoulliKL(probeFailureRate, policy.downRate) > ErrorPolicy.sheddingReturnThreshold {
             mode = .shedding
             rejectionProbability = policy.severity(probeFailureRate)
             recoveryEvidence = 0
