@@ -568,9 +568,9 @@ let coreSecond: Int64 = 1_000_000_000
     /// open circuit's estimate once remembered (64 calls, too few for any SLO to pass its test):
     /// the circuit stayed open until a lucky run of the recovery walk passed the dependency for
     /// healthy (after 46 s and 211 s here), closed, and then had to find the excess all over again.
-    /// Closer still (1.6 %), the test once asked for the evidence closing needs (10⁴ to 1, about
-    /// 21,000 probes), and before it came the recovery walk passed the dependency for healthy
-    /// (after 277 s here); nearer the down rate still, more probes than the estimate remembers, so
+    /// Closer still (1.6 %), going back to shedding once needed the evidence closing needs (10⁴ to
+    /// 1, about 21,000 probes), and before it came the recovery walk passed the dependency for
+    /// healthy (after 277 s here); nearer the down rate still, more probes than the estimate remembers, so
     /// the circuit stayed open for good, rejecting 98 % of calls that deserve partial shedding.
     /// Going back to shedding, which is undone at once if wrong, needs 10² to 1.
     @Test(arguments: [(0.9, 0.5, 0.14, 60.0), (0.99, 0.1, 0.014, 240), (0.99, 0.1, 0.016, 480)])
