@@ -88,21 +88,18 @@ package struct ErrorPolicy: Hashable, Sendable {
         (1 + max(Double(age), 0) / (Self.probeBackoffSeconds * 1e9)).squareRoot()
     }
 
-    func probeFraction(age: Int64) -> Double {
-        Self.baseProbeFraction / backoff(age: age)
-    }
-
     func probeFloorInterval(age: Int64) -> Double {
         probeFloorNanoseconds * backoff(age: age)
     }
 
-    /// Nanoseconds between probes at the start of the ramp: the probe fraction of the lesser of the
-    /// healthy and offered rates (a storm is not probed more, a lull not more than it offers), and
-    /// never longer than the probe floor. With no rate known yet (zero) it is the floor, never NaN.
-    func probeInterval(age: Int64, offeredRate: Double, healthyRate: Double) -> Double {
+    /// Nanoseconds between probes at the start of the ramp, for an outage whose ``backoff(age:)``
+    /// is `backoff`: the probe fraction of the lesser of the healthy and offered rates (a storm is
+    /// not probed more, a lull not more than it offers), and never longer than the probe floor.
+    /// With no rate known yet (zero) it is the floor, never NaN.
+    func probeInterval(backoff: Double, offeredRate: Double, healthyRate: Double) -> Double {
         let reference = healthyRate > 0 && offeredRate > 0 ? min(healthyRate, offeredRate) : max(healthyRate, offeredRate)
-        let budgeted = 1e9 * backoff(age: age) / (Self.baseProbeFraction * reference)
-        return min(budgeted, probeFloorInterval(age: age))
+        let budgeted = 1e9 * backoff / (Self.baseProbeFraction * reference)
+        return min(budgeted, probeFloorNanoseconds * backoff)
     }
 }
 
@@ -123,7 +120,8 @@ struct ErrorControl: Hashable, Sendable {
     /// Failure rate of the calls admitted since opening (an average over up to the policy's `probeWindow`).
     var probeFailureRate = 0.0
     var probeCount = 0.0
-    /// The last call admitted while open, or while shedding, for the floor of one per probe interval.
+    /// While shedding, the last call admitted, for the floor of one per probe interval. While open,
+    /// the instant the probe pacing counts from: the last probe, less the wait it may carry over.
     var lastProbeAt: Int64 = 0
     /// `e^(±rampGain · recoveryEvidence)` at the exponent they were computed for: while open every
     /// arrival needs both, and the evidence only moves with probe outcomes.
@@ -180,13 +178,8 @@ struct ErrorControl: Hashable, Sendable {
     /// that rounds to nothing (a failure rate just short of the down rate) would admit no call that
     /// could show the rate falling, and shed everything for good.
     mutating func admitShed(at instant: Int64, policy: ErrorPolicy) -> Bool {
-        admit(share: 1 - rejectionProbability, floorInterval: policy.probeFloorInterval(age: 0), at: instant)
-    }
-
-    /// Admits the share of calls, or any call that comes `floorInterval` nanoseconds after the last one admitted.
-    @inline(__always)
-    private mutating func admit(share: Double, floorInterval: Double, at instant: Int64) -> Bool {
-        guard admitShare(share) || Double(instant - lastProbeAt) >= floorInterval else { return false }
+        guard admitShare(1 - rejectionProbability) || Double(instant - lastProbeAt) >= policy.probeFloorInterval(age: 0)
+        else { return false }
         lastProbeAt = instant
         return true
     }
@@ -201,15 +194,14 @@ struct ErrorControl: Hashable, Sendable {
     /// Share of offered calls admitted while open: the probe fraction of the healthy rate,
     /// expressed as a share of what is offered now, grown by the recovery evidence.
     func openAdmission(at instant: Int64, offeredRate: Double = 0, healthyRate: Double = 0, policy: ErrorPolicy) -> Double {
-        openAdmission(at: instant, offeredRate: offeredRate, healthyRate: healthyRate, policy: policy,
-                      growth: naturalExp(policy.rampGain * recoveryEvidence))
+        openAdmission(backoff: policy.backoff(age: instant - openedAt), offeredRate: offeredRate,
+                      healthyRate: healthyRate, growth: naturalExp(policy.rampGain * recoveryEvidence))
     }
 
-    /// `growth` is `e^(rampGain · recoveryEvidence)`.
+    /// `backoff` is the policy's back-off at the outage's age; `growth` is `e^(rampGain · recoveryEvidence)`.
     @inline(__always)
-    private func openAdmission(at instant: Int64, offeredRate: Double, healthyRate: Double, policy: ErrorPolicy,
-                               growth: Double) -> Double {
-        let base = policy.probeFraction(age: instant - openedAt)
+    private func openAdmission(backoff: Double, offeredRate: Double, healthyRate: Double, growth: Double) -> Double {
+        let base = ErrorPolicy.baseProbeFraction / backoff
         let scale = offeredRate > healthyRate && offeredRate > 0 && healthyRate > 0 ? healthyRate / offeredRate : 1
         return min(ErrorPolicy.maximumOpenAdmission, base * scale * growth)
     }
@@ -221,10 +213,11 @@ struct ErrorControl: Hashable, Sendable {
     /// would show recovery. Near the ceiling admission is the share of offered calls again.
     mutating func admitProbe(at instant: Int64, offeredRate: Double, healthyRate: Double, policy: ErrorPolicy) -> Bool {
         ramp.update(exponent: policy.rampGain * recoveryEvidence)
-        let share = openAdmission(at: instant, offeredRate: offeredRate, healthyRate: healthyRate, policy: policy,
-                                  growth: ramp.growth)
+        // One back-off for both figures: it takes a square root, and every arrival while open needs it.
+        let backoff = policy.backoff(age: instant - openedAt)
+        let share = openAdmission(backoff: backoff, offeredRate: offeredRate, healthyRate: healthyRate, growth: ramp.growth)
         if share >= ErrorPolicy.maximumOpenAdmission { return admitShare(share) }
-        let interval = policy.probeInterval(age: instant - openedAt, offeredRate: offeredRate, healthyRate: healthyRate)
+        let interval = policy.probeInterval(backoff: backoff, offeredRate: offeredRate, healthyRate: healthyRate)
             * ramp.shrink
         let due = Double(instant - lastProbeAt)
         guard due >= interval else { return false }
