@@ -64,7 +64,8 @@ extension LeveeStateMachine {
             probeFailureRate: errorControl.probeFailureRate, probeCount: errorControl.probeCount,
             limiterPhase: limiterPhase, limiterNanosecondsAgo: limiterAgo, limiterSpan: span,
             limiterCheckpoint: checkpoint, limiterReference: reference, limiterAdjustments: adjustments,
-            limit: limiter.limit, typicalLogLatency: limiter.typicalLog)
+            limit: limiter.limit, typicalLogLatency: limiter.typicalLog,
+            failedProbeStreak: Int64(errorControl.failedProbeStreak))
     }
 
     /// Applies a validated snapshot. Nothing here can fail, so the swap is all or nothing.
@@ -85,6 +86,7 @@ extension LeveeStateMachine {
             errorControl.recoveryEvidence = snapshot.recoveryEvidence
             errorControl.probeFailureRate = snapshot.probeFailureRate
             errorControl.probeCount = snapshot.probeCount
+            errorControl.failedProbeStreak = Int(snapshot.failedProbeStreak ?? 0)
         default:
             break
         }

@@ -156,6 +156,22 @@ import Testing
         #expect(recovery < 300)
     }
 
+    @Test("A fleet member's share (1 rps): while its probes fail, its probe floor backs off to a sixteenth, and it still recovers within 5 min")
+    func probeFloorBacksOffWhileProbesFail() throws {
+        var driver = ScenarioDriver(slo: try SLO(successRate: 0.90, timeout: .seconds(1)))
+        let trace = driver.run([segment(3_600, rate: 1, failures: 0.05), segment(1_800, rate: 1, failures: 1),
+                                segment(600, rate: 1, failures: 0.05)])
+        let detection = try #require(trace.firstTransition(to: .open, after: 3_600))
+        // The budget (2 % of 1 rps) asks for a probe every 50 s. The floor, one every 2 s backed off
+        // with the outage's age, sent 580 of the outage's 1,800 calls before it backed off on
+        // failures (a hundred such instances: 32 probes a second); doubled on each failed probe, 39.
+        let probes = trace.admitted(from: 3_600 + Int(detection.rounded(.up)) + 1, to: 5_400)
+        #expect(probes < 80)
+        // At most one long interval later than at the undoubled floor (101 s; 137 s now).
+        let recovery = try #require(trace.firstTransition(to: .closed, after: 5_400))
+        #expect(recovery < 300)
+    }
+
     @Test("At 5,000 rps the same outage opens within 20 ms, with no configuration change")
     func fiveThousandRequestsPerSecond() throws {
         var driver = ScenarioDriver(slo: try SLO(successRate: 0.90, timeout: .seconds(1)))

@@ -468,8 +468,9 @@ func coreFNV1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
     @Test func formatOneSnapshotRestoresWithTheBaselineAsTypicalLatency() throws {
         let (source, _) = Self.trained()
         let current = source.snapshot().serialized()
-        // Drop the typical latency (the last field before the checksum) and mark the bytes format 1.
-        var bytes = Array(current[..<(current.count - 16)])
+        // Drop the typical latency and the probe streak (the last fields before the checksum) and
+        // mark the bytes format 1.
+        var bytes = Array(current[..<(current.count - 24)])
         bytes[8] = 1
         bytes[9] = 0
         let checksum = coreFNV1a(bytes[8...])
@@ -487,6 +488,25 @@ func coreFNV1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
         for index in 0..<8 { mislabelled[mislabelled.count - 8 + index] = UInt8((relabelled >> (8 * UInt64(index))) & 0xFF) }
         let error = Self.failedRestore { levee throws(SnapshotError) in try levee.restore(from: mislabelled) }
         #expect(Self.isCorrupt(error))
+    }
+
+    /// Format 2 had no streak of failed probes: such a snapshot restores an open circuit with none,
+    /// probing at the undoubled floor.
+    @Test func formatTwoSnapshotRestoresWithoutAFailedProbeStreak() throws {
+        let (source, _) = Self.trained()
+        let current = source.snapshot().serialized()
+        var bytes = Array(current[..<(current.count - 16)])
+        bytes[8] = 2
+        bytes[9] = 0
+        let checksum = coreFNV1a(bytes[8...])
+        for index in 0..<8 { bytes.append(UInt8((checksum >> (8 * UInt64(index))) & 0xFF)) }
+        let old = try LeveeSnapshot(serialized: bytes)
+        #expect(old.formatVersion == 2)
+        #expect(old.failedProbeStreak == nil)
+        #expect(old.typicalLogLatency == source.snapshot().typicalLogLatency)
+        let restored = Levee(slo: source.slo)
+        try restored.restore(from: bytes, at: 0)
+        #expect(restored.statistics.baselineLatencyNanoseconds == source.statistics.baselineLatencyNanoseconds)
     }
 
     @Test func newerJSONFormatIsUnsupported() throws {
@@ -576,6 +596,9 @@ func coreFNV1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
         ("recentSamples", .double(-3)),
         ("arrivalRate", .double(-1)),
         ("completionRate", .double(-2)),
+        ("failedProbeStreak", .int(-1)),
+        ("failedProbeStreak", .int(Int64(ErrorPolicy.maximumFloorDoublings + 1))),
+        ("failedProbeStreak", .int(1)),  // a streak while closed
     ])
     func outOfRangeValuesAreCorrupt(key: String, value: CoreJSON) throws {
         var json = try Self.trained().0.snapshot().json

@@ -11,8 +11,9 @@
 public struct LeveeSnapshot: Sendable, Hashable, Codable {
     /// The format this library writes. Newer formats are refused; older ones are read.
     /// Format 2 added the typical latency that the baseline trails; a format 1 snapshot restores
-    /// it as the baseline.
-    public static let currentFormatVersion = 2
+    /// it as the baseline. Format 3 added the open circuit's streak of failed probes, which backs
+    /// off its probe floor; an older snapshot restores it as no streak.
+    public static let currentFormatVersion = 3
 
     public let formatVersion: Int
     public let successRate: Double
@@ -52,6 +53,8 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
     let limit: Double
     /// Absent in format 1.
     let typicalLogLatency: Double?
+    /// Absent before format 3.
+    let failedProbeStreak: Int64?
     /// FNV-1a over every other field, to catch corruption.
     public private(set) var checksum: UInt64
 
@@ -64,7 +67,7 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
          baselineLogLatency: Double, baselineSamples: Double,
          recentLogLatency: Double, recentSamples: Double, arrivalRate: Double, completionRate: Double,
          healthyArrivalRate: Double, tickAgeNanoseconds: Int64, tickArrivals: Int64, tickCompletions: Int64, successesSinceEvaluation: Int64, probeCredit: Double, lastProbeNanosecondsAgo: Int64, probeFailureRate: Double, probeCount: Double, limiterPhase: Int64, limiterNanosecondsAgo: Int64, limiterSpan: Double, limiterCheckpoint: Int64, limiterReference: Double, limiterAdjustments: Int64, limit: Double,
-         typicalLogLatency: Double?, checksum: UInt64? = nil) {
+         typicalLogLatency: Double?, failedProbeStreak: Int64?, checksum: UInt64? = nil) {
         self.formatVersion = formatVersion
         self.successRate = successRate
         self.timeoutNanoseconds = timeoutNanoseconds
@@ -98,6 +101,7 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
         self.limiterAdjustments = limiterAdjustments
         self.limit = limit
         self.typicalLogLatency = typicalLogLatency
+        self.failedProbeStreak = failedProbeStreak
         self.checksum = 0
         self.checksum = checksum ?? SnapshotCodec.checksum(of: self)
     }
@@ -158,6 +162,10 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
         try check(limit.isFinite && limit >= 0, "limit")
         try check((typicalLogLatency == nil) == (formatVersion < 2) && typicalLogLatency?.isFinite ?? true,
                   "the typical latency")
+        try check((failedProbeStreak == nil) == (formatVersion < 3)
+                  && (0...Int64(ErrorPolicy.maximumFloorDoublings)).contains(failedProbeStreak ?? 0)
+                  && (errorMode == 2 || (failedProbeStreak ?? 0) == 0),
+                  "the failed probe streak")
 
     }
 }

@@ -38,6 +38,7 @@ enum SnapshotCodec {
         writer.integer(snapshot.limiterAdjustments)
         writer.double(snapshot.limit)
         if let typical = snapshot.typicalLogLatency { writer.double(typical) }
+        if let streak = snapshot.failedProbeStreak { writer.integer(streak) }
         return writer.bytes
     }
 
@@ -100,6 +101,7 @@ enum SnapshotCodec {
             limiterAdjustments: try reader.integer(Int64.self),
             limit: try reader.double(),
             typicalLogLatency: version >= 2 ? try reader.double() : nil,
+            failedProbeStreak: version >= 3 ? try reader.integer(Int64.self) : nil,
             checksum: try reader.integer(UInt64.self))
         guard reader.isAtEnd else { throw .corrupt("\(bytes.count - reader.offset) unexpected trailing bytes") }
         return snapshot

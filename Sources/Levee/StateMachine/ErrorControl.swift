@@ -46,6 +46,14 @@ package struct ErrorPolicy: Hashable, Sendable {
     let failureEvidence: Double
     /// At least one probe per this interval (before back-off) however little traffic is offered.
     package let probeFloorNanoseconds: Double
+    /// The floor's interval doubles with each consecutive failed probe, up to this many times (a
+    /// sixteenth of the floor's rate). Every instance of a fleet probes at its own floor when its
+    /// share of the traffic is small, so together they send the floor times the fleet's size,
+    /// whatever their budgets say: a hundred clients send 20 probes a second to a dependency that
+    /// may be down because of load. Backing off on failures, as retries do, bounds that by what
+    /// the dependency answers, not by a fleet size no instance knows. A successful probe restores
+    /// the floor, so a dependency that recovers waits at most one long interval for it.
+    static let maximumFloorDoublings = 4
     /// Admission grows as `e^(rampGain · evidence)`. At tight SLOs a success carries little
     /// evidence (0.015 nats at 99 %), so the gain keeps the ramp at one doubling per 8 successes or faster
     /// whatever the SLO; a failure still sends admission back to the floor. Closing the circuit
@@ -95,11 +103,13 @@ package struct ErrorPolicy: Hashable, Sendable {
     /// Nanoseconds between probes at the start of the ramp, for an outage whose ``backoff(age:)``
     /// is `backoff`: the probe fraction of the lesser of the healthy and offered rates (a storm is
     /// not probed more, a lull not more than it offers), and never longer than the probe floor.
-    /// With no rate known yet (zero) it is the floor, never NaN.
-    func probeInterval(backoff: Double, offeredRate: Double, healthyRate: Double) -> Double {
+    /// With no rate known yet (zero) it is the floor, never NaN. The floor's interval doubles with
+    /// each of the last `failedProbes` consecutive failures (see ``maximumFloorDoublings``).
+    func probeInterval(backoff: Double, offeredRate: Double, healthyRate: Double, failedProbes: Int = 0) -> Double {
         let reference = healthyRate > 0 && offeredRate > 0 ? min(healthyRate, offeredRate) : max(healthyRate, offeredRate)
         let budgeted = 1e9 * backoff / (Self.baseProbeFraction * reference)
-        return min(budgeted, probeFloorNanoseconds * backoff)
+        let floorBackoff = Double(1 << min(max(failedProbes, 0), Self.maximumFloorDoublings))
+        return min(budgeted, probeFloorNanoseconds * backoff * floorBackoff)
     }
 }
 
@@ -120,6 +130,8 @@ struct ErrorControl: Hashable, Sendable {
     /// Failure rate of the calls admitted since opening (an average over up to the policy's `probeWindow`).
     var probeFailureRate = 0.0
     var probeCount = 0.0
+    /// Consecutive failures among the outcomes of calls admitted while open: the probe floor's back-off.
+    var failedProbeStreak = 0
     /// While shedding, the last call admitted, for the floor of one per probe interval. While open,
     /// the instant the probe pacing counts from: the last probe, less the wait it may carry over.
     var lastProbeAt: Int64 = 0
@@ -217,7 +229,8 @@ struct ErrorControl: Hashable, Sendable {
         let backoff = policy.backoff(age: instant - openedAt)
         let share = openAdmission(backoff: backoff, offeredRate: offeredRate, healthyRate: healthyRate, growth: ramp.growth)
         if share >= ErrorPolicy.maximumOpenAdmission { return admitShare(share) }
-        let interval = policy.probeInterval(backoff: backoff, offeredRate: offeredRate, healthyRate: healthyRate)
+        let interval = policy.probeInterval(backoff: backoff, offeredRate: offeredRate, healthyRate: healthyRate,
+                                            failedProbes: failedProbeStreak)
             * ramp.shrink
         let due = Double(instant - lastProbeAt)
         guard due >= interval else { return false }
@@ -244,6 +257,7 @@ struct ErrorControl: Hashable, Sendable {
     /// proportional shedding instead of staying open.
     mutating func recordProbeOutcome(failed: Bool, at instant: Int64, policy: ErrorPolicy) -> ProbeVerdict {
         recoveryEvidence = max(0, recoveryEvidence + (failed ? policy.failureEvidence : policy.successEvidence))
+        failedProbeStreak = failed ? min(failedProbeStreak + 1, ErrorPolicy.maximumFloorDoublings) : 0
         probeCount = min(probeCount + 1, policy.probeWindow)
         probeFailureRate += ((failed ? 1 : 0) - probeFailureRate) / probeCount
         if recoveryEvidence >= ErrorPolicy.recoveryThreshold,
@@ -256,6 +270,7 @@ struct ErrorControl: Hashable, Sendable {
             mode = .shedding
             rejectionProbability = policy.severity(probeFailureRate)
             recoveryEvidence = 0
+            failedProbeStreak = 0
             credit = 0
             return .partiallyDegraded(rate: probeFailureRate)
         }
@@ -277,6 +292,7 @@ struct ErrorControl: Hashable, Sendable {
         recoveryEvidence = 0
         probeFailureRate = 0
         probeCount = 0
+        failedProbeStreak = 0
         credit = 0
         lastProbeAt = instant
         rejectionProbability = 1
@@ -286,6 +302,7 @@ struct ErrorControl: Hashable, Sendable {
         mode = .closed
         rejectionProbability = 0
         recoveryEvidence = 0
+        failedProbeStreak = 0
         credit = 0
     }
 }

@@ -42,6 +42,10 @@ struct ScenarioDriver {
             return offered == 0 ? 1 : Double(slice.reduce(0) { $0 + $1.admitted }) / Double(offered)
         }
 
+        func admitted(from: Int, to: Int) -> Int {
+            seconds[from..<min(to, seconds.count)].reduce(0) { $0 + $1.admitted }
+        }
+
         func rejected(from: Int, to: Int) -> Int {
             seconds[from..<min(to, seconds.count)].reduce(0) { $0 + $1.rejected }
         }
