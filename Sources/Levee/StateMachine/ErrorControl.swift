@@ -49,8 +49,8 @@ package struct ErrorPolicy: Hashable, Sendable {
     /// The floor's interval doubles with each consecutive failed probe, up to this many times (a
     /// sixteenth of the floor's rate). Every instance of a fleet probes at its own floor when its
     /// share of the traffic is small, so together they send the floor times the fleet's size,
-    /// whatever their budgets say: a hundred clients send 20 probes a second to a dependency that
-    /// may be down because of load. Backing off on failures, as retries do, bounds that by what
+    /// whatever their budgets say: at a 2.5 s timeout, a hundred clients send 20 probes a second to
+    /// a dependency that may be down because of load. Backing off on failures, as retries do, bounds that by what
     /// the dependency answers, not by a fleet size no instance knows. A successful probe restores
     /// the floor, so a dependency that recovers waits at most one long interval for it.
     static let maximumFloorDoublings = 4
