@@ -463,18 +463,24 @@ func coreFNV1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
         #expect(Self.isCorrupt(error))
     }
 
+    /// `current` re-encoded as an older format `version`: the fields that format lacks (the last
+    /// `missingBytes` before the checksum) removed, the version relabelled, the checksum recomputed.
+    static func reencoded(_ current: [UInt8], asVersion version: UInt8, missingBytes: Int) -> [UInt8] {
+        var bytes = Array(current[..<(current.count - 8 - missingBytes)])
+        bytes[8] = version
+        bytes[9] = 0
+        let checksum = coreFNV1a(bytes[8...])
+        for index in 0..<8 { bytes.append(UInt8((checksum >> (8 * UInt64(index))) & 0xFF)) }
+        return bytes
+    }
+
     /// Format 1 had no typical latency: such a snapshot still restores, with the baseline standing
     /// in for it, and so does one that claims format 1 but carries the newer field (refused as corrupt).
     @Test func formatOneSnapshotRestoresWithTheBaselineAsTypicalLatency() throws {
         let (source, _) = Self.trained()
         let current = source.snapshot().serialized()
-        // Drop the typical latency and the probe streak (the last fields before the checksum) and
-        // mark the bytes format 1.
-        var bytes = Array(current[..<(current.count - 24)])
-        bytes[8] = 1
-        bytes[9] = 0
-        let checksum = coreFNV1a(bytes[8...])
-        for index in 0..<8 { bytes.append(UInt8((checksum >> (8 * UInt64(index))) & 0xFF)) }
+        // Format 1 lacks the typical latency and the probe streak, the last fields before the checksum.
+        let bytes = Self.reencoded(current, asVersion: 1, missingBytes: 16)
         let old = try LeveeSnapshot(serialized: bytes)
         #expect(old.formatVersion == 1)
         #expect(old.typicalLogLatency == nil)
@@ -490,23 +496,21 @@ func coreFNV1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
         #expect(Self.isCorrupt(error))
     }
 
-    /// Format 2 had no streak of failed probes: such a snapshot restores an open circuit with none,
-    /// probing at the undoubled floor.
-    @Test func formatTwoSnapshotRestoresWithoutAFailedProbeStreak() throws {
-        let (source, _) = Self.trained()
-        let current = source.snapshot().serialized()
-        var bytes = Array(current[..<(current.count - 16)])
-        bytes[8] = 2
-        bytes[9] = 0
-        let checksum = coreFNV1a(bytes[8...])
-        for index in 0..<8 { bytes.append(UInt8((checksum >> (8 * UInt64(index))) & 0xFF)) }
+    /// Format 2 had no streak of failed probes: such a snapshot of an open circuit restores it open,
+    /// with no streak (probing at the undoubled floor).
+    @Test func formatTwoSnapshotRestoresAnOpenCircuitWithoutAFailedProbeStreak() throws {
+        let (source, driver) = Self.open()
+        let snapshot = source.snapshot()
+        #expect(snapshot.failedProbeStreak == Int64(ErrorPolicy.maximumFloorDoublings))
+        let bytes = Self.reencoded(snapshot.serialized(), asVersion: 2, missingBytes: 8)
         let old = try LeveeSnapshot(serialized: bytes)
         #expect(old.formatVersion == 2)
         #expect(old.failedProbeStreak == nil)
-        #expect(old.typicalLogLatency == source.snapshot().typicalLogLatency)
+        #expect(old.typicalLogLatency == snapshot.typicalLogLatency)
         let restored = Levee(slo: source.slo)
-        try restored.restore(from: bytes, at: 0)
-        #expect(restored.statistics.baselineLatencyNanoseconds == source.statistics.baselineLatencyNanoseconds)
+        try restored.restore(from: bytes, at: driver.now)
+        #expect(restored.state == .open)
+        #expect(restored.snapshot().failedProbeStreak == 0)
     }
 
     @Test func newerJSONFormatIsUnsupported() throws {
