@@ -50,10 +50,11 @@ package struct ErrorPolicy: Hashable, Sendable {
     /// sixteenth of the floor's rate). Every instance of a fleet probes at its own floor when its
     /// share of the traffic is small, so together they send the floor times the fleet's size,
     /// whatever their budgets say: at a 2.5 s timeout, a hundred clients send 20 probes a second to
-    /// a dependency that may be down because of load. Backing off on failures, as retries do, bounds that by what
-    /// the dependency answers, not by a fleet size no instance knows. A successful probe restores
-    /// the floor, so a dependency that recovers waits at most one long interval for it.
-    static let maximumFloorDoublings = 4
+    /// a dependency that may be down because of load. Backing off on failures, as retries do,
+    /// bounds that by what the dependency answers, not by a fleet size no instance knows. A
+    /// successful probe restores the floor, so a dependency that recovers waits at most one long
+    /// interval for it.
+    package static let maximumFloorDoublings = 4
     /// Admission grows as `e^(rampGain · evidence)`. At tight SLOs a success carries little
     /// evidence (0.015 nats at 99 %), so the gain keeps the ramp at one doubling per 8 successes or faster
     /// whatever the SLO; a failure still sends admission back to the floor. Closing the circuit
@@ -96,20 +97,25 @@ package struct ErrorPolicy: Hashable, Sendable {
         (1 + max(Double(age), 0) / (Self.probeBackoffSeconds * 1e9)).squareRoot()
     }
 
-    func probeFloorInterval(age: Int64) -> Double {
-        probeFloorNanoseconds * backoff(age: age)
+    /// Nanoseconds between probes at the start of the ramp, for an outage whose ``backoff(age:)``
+    /// is `backoff`: the shorter of the budgeted and floor intervals. With no rate known yet (zero)
+    /// it is the floor, never NaN.
+    func probeInterval(backoff: Double, offeredRate: Double, healthyRate: Double, failedProbes: Int = 0) -> Double {
+        min(budgetedProbeInterval(backoff: backoff, offeredRate: offeredRate, healthyRate: healthyRate),
+            floorProbeInterval(backoff: backoff, failedProbes: failedProbes))
     }
 
-    /// Nanoseconds between probes at the start of the ramp, for an outage whose ``backoff(age:)``
-    /// is `backoff`: the probe fraction of the lesser of the healthy and offered rates (a storm is
-    /// not probed more, a lull not more than it offers), and never longer than the probe floor.
-    /// With no rate known yet (zero) it is the floor, never NaN. The floor's interval doubles with
-    /// each of the last `failedProbes` consecutive failures (see ``maximumFloorDoublings``).
-    func probeInterval(backoff: Double, offeredRate: Double, healthyRate: Double, failedProbes: Int = 0) -> Double {
+    /// The budget's interval: the probe fraction of the lesser of the healthy and offered rates (a
+    /// storm is not probed more, a lull not more than it offers). Infinite with no rate known.
+    package func budgetedProbeInterval(backoff: Double, offeredRate: Double, healthyRate: Double) -> Double {
         let reference = healthyRate > 0 && offeredRate > 0 ? min(healthyRate, offeredRate) : max(healthyRate, offeredRate)
-        let budgeted = 1e9 * backoff / (Self.baseProbeFraction * reference)
-        let floorBackoff = Double(1 << min(max(failedProbes, 0), Self.maximumFloorDoublings))
-        return min(budgeted, probeFloorNanoseconds * backoff * floorBackoff)
+        return 1e9 * backoff / (Self.baseProbeFraction * reference)
+    }
+
+    /// The floor's interval, doubled for each of the last `failedProbes` consecutive failures (see
+    /// ``maximumFloorDoublings``).
+    package func floorProbeInterval(backoff: Double, failedProbes: Int) -> Double {
+        probeFloorNanoseconds * backoff * Double(1 << min(max(failedProbes, 0), Self.maximumFloorDoublings))
     }
 }
 
@@ -190,7 +196,7 @@ struct ErrorControl: Hashable, Sendable {
     /// that rounds to nothing (a failure rate just short of the down rate) would admit no call that
     /// could show the rate falling, and shed everything for good.
     mutating func admitShed(at instant: Int64, policy: ErrorPolicy) -> Bool {
-        guard admitShare(1 - rejectionProbability) || Double(instant - lastProbeAt) >= policy.probeFloorInterval(age: 0)
+        guard admitShare(1 - rejectionProbability) || Double(instant - lastProbeAt) >= policy.probeFloorNanoseconds
         else { return false }
         lastProbeAt = instant
         return true
