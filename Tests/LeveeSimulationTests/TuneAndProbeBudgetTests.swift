@@ -82,7 +82,8 @@ struct TuneAndProbeBudgetTests {
         #expect(LeveeProbeBudget.probeBackoffSeconds == 600)
         let result = try budget().evaluate()
         #expect(abs(result.probesPerSecond - 2) < 1e-12)
-        #expect(abs(result.floorProbesPerSecond - 1) < 1e-12)
+        // One probe per second, a sixteenth of that once the probes have failed.
+        #expect(abs(result.floorProbesPerSecond - 1.0 / 16) < 1e-12)
         // 42 × 2 × 0.25 / 2 = 10.5.
         #expect(abs(result.extraUtilization - 10.5) < 1e-9)
         // Fast failures (5 ms) hold a worker 50 times less.
@@ -91,11 +92,14 @@ struct TuneAndProbeBudgetTests {
 
     @Test("The floor dominates sparse traffic, scales with the timeout, and the back-off halves everything after 30 minutes")
     func floorAndBackoff() throws {
+        // The floor, one probe per second backed off sixteenfold while probes fail, beats 2 % of 1 call/s.
         let sparse = try budget(rps: 1).evaluate()
-        #expect(abs(sparse.probesPerSecond - 1) < 1e-12)
-        #expect(abs(sparse.extraUtilization - 42 * 0.25 / 2) < 1e-9)
-        // A 2 s timeout: the floor is one probe per 4 s.
-        #expect(abs(try budget(rps: 1, timeout: 2).evaluate().probesPerSecond - 0.25) < 1e-12)
+        #expect(abs(sparse.probesPerSecond - 1.0 / 16) < 1e-12)
+        #expect(abs(sparse.extraUtilization - 42 * 0.25 / 2 / 16) < 1e-9)
+        // A 2 s timeout: the floor is one probe per 4 s, per 64 s backed off, below the 2 % budget.
+        let slow = try budget(rps: 1, timeout: 2).evaluate()
+        #expect(abs(slow.floorProbesPerSecond - 1.0 / 64) < 1e-12)
+        #expect(abs(slow.probesPerSecond - 0.02) < 1e-12)
         let later = try budget(age: 1800).evaluate()
         #expect(abs(later.backoff - 2) < 1e-12)
         #expect(abs(later.extraUtilization - 10.5 / 2) < 1e-9)

@@ -13,16 +13,18 @@ public import Levee
 ///    arrival rate `r`: `0.02 · r` probes per second. (Offered traffic above the healthy rate,
 ///    such as a retry storm, is not probed more; offered traffic below it is probed at 2 % of what
 ///    is offered, so the healthy rate is the worst case.)
-/// 2. A floor keeps sparse traffic probed: at least one probe per `max(1 s, 2 × SLO timeout)`.
+/// 2. A floor keeps sparse traffic probed: at least one probe per `max(1 s, 2 × SLO timeout)`,
+///    an interval that doubles with each consecutive failed probe, up to 16 times.
 ///    Probes are paced in time at the larger of the two rates.
 /// 3. Both back off with the outage's age `a`: divided by `√(1 + a / 600 s)`.
-/// 4. While the dependency is down every probe fails. A hanging dependency holds the worker for
-///    the caller's timeout, taken to be the SLO timeout; a dependency that fails fast holds it for
-///    its failure latency.
+/// 4. While the dependency is down every probe fails, so after the first four probes the floor is
+///    a sixteenth of its base rate. A hanging dependency holds the worker for the caller's
+///    timeout, taken to be the SLO timeout; a dependency that fails fast holds it for its failure
+///    latency.
 ///
-/// So, per second and over `threads` workers:
+/// So, per second and over `threads` workers, once the floor has backed off:
 ///
-///     probes = max(0.02 · r, 1 / max(1 s, 2 · timeout)) / √(1 + a / 600 s)
+///     probes = max(0.02 · r, 1 / (16 · max(1 s, 2 · timeout))) / √(1 + a / 600 s)
 ///     extra  = N · probes · probe_seconds / threads
 ///
 /// Unlike the classic breaker's `N · t_h / (threads · error_timeout)`, the cost grows with the
@@ -47,7 +49,8 @@ public struct LeveeProbeBudget: Sendable, Hashable {
         public var backoff: Double
         /// The proportional budget, probes per second per dependency, after back-off.
         public var proportionalProbesPerSecond: Double
-        /// The floor, probes per second per dependency, after back-off.
+        /// The floor, probes per second per dependency, after back-off and once every probe has
+        /// failed (a sixteenth of its base rate).
         public var floorProbesPerSecond: Double
         /// The larger of the two: the probe rate per dependency.
         public var probesPerSecond: Double
@@ -89,8 +92,9 @@ public struct LeveeProbeBudget: Sendable, Hashable {
     public func evaluate() -> Result {
         let policy = ErrorPolicy(slo: slo)
         let backoff = policy.backoff(age: Int64((outageAgeSeconds * 1e9).rounded()))
-        let proportional = ErrorPolicy.baseProbeFraction * healthyRequestsPerSecond / backoff
-        let floor = 1e9 / policy.probeFloorNanoseconds / backoff
+        let r = healthyRequestsPerSecond
+        let proportional = 1e9 / policy.budgetedProbeInterval(backoff: backoff, offeredRate: r, healthyRate: r)
+        let floor = 1e9 / policy.floorProbeInterval(backoff: backoff, failedProbes: ErrorPolicy.maximumFloorDoublings)
         let probes = max(proportional, floor)
         let probeSeconds = failureLatencySeconds ?? Double(slo.timeoutNanoseconds) / 1e9
         return Result(
