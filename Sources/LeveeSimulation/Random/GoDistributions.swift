@@ -33,23 +33,27 @@ extension RandomNumberGenerator {
             if j < GoZiggurat.acceptanceThresholds[i] {
                 return x
             }
-            if let accepted = goExpFloat64SlowPath(rectangle: i, x: x) {
-                return accepted
-            }
+            let (accepted, advanced) = Self.goExpFloat64SlowPath(self, rectangle: i, x: x)
+            self = advanced
+            if let accepted { return accepted }
         }
     }
 
     /// The tail (rectangle 0) and wedge tests, kept out of line so the fast path stays small.
+    /// The generator goes in and comes back by value rather than `inout`: a caller's local
+    /// generator whose address escaped into this call could no longer live in registers, and
+    /// every draw on the fast path would go through memory.
     @inline(never)
-    mutating func goExpFloat64SlowPath(rectangle i: Int, x: Double) -> Double? {
+    static func goExpFloat64SlowPath(_ generator: Self, rectangle i: Int, x: Double) -> (Double?, Self) {
+        var generator = generator
         if i == 0 {
-            return GoZiggurat.tailStart - log(goFloat64())
+            return (GoZiggurat.tailStart - log(generator.goFloat64()), generator)
         }
         // Go evaluates this test in float32; keep every operation in Float.
         let upper = GoZiggurat.densities[i - 1]
         let lower = GoZiggurat.densities[i]
-        let height = lower + Float(goFloat64()) * (upper - lower)
-        return height < Float(exp(-x)) ? x : nil
+        let height = lower + Float(generator.goFloat64()) * (upper - lower)
+        return (height < Float(exp(-x)) ? x : nil, generator)
     }
 }
 

@@ -87,8 +87,11 @@ struct GeneratorState: Sendable {
     mutating func fill<Random: RandomNumberGenerator>(
         _ buffer: UnsafeMutablePointer<GeneratedRequest>, capacity: Int, using random: inout Random
     ) -> Int {
+        // A local copy of the generator stays in registers; `random` itself is memory.
+        var local = random
+        defer { random = local }
         var count = 0
-        while count < capacity, let request = next(using: &random) {
+        while count < capacity, let request = next(using: &local) {
             buffer[count] = request
             count &+= 1
         }
