@@ -159,6 +159,51 @@ struct WorkloadEventStreamTests {
         #expect(simultaneousEnds > 100)
     }
 
+    /// Latencies under a nanosecond, truncated to zero: requests that end as they start.
+    static let instantaneous = try! Scenario(
+        name: "instantaneous",
+        phases: [
+            Phase(durationSeconds: 0.001, rpm: 6_000_000_000, errorRate: 0.2, p50Milliseconds: 0.0000004, p99Milliseconds: 0.0000009, timeoutMilliseconds: 0.000002),
+        ])
+
+    /// Bursts separated by idle phases, so the calendar has long empty stretches to skip.
+    static let bursty = try! Scenario(
+        name: "bursty",
+        phases: [
+            Phase(durationSeconds: 1, rpm: 600_000, errorRate: 0.1, p50Milliseconds: 5, p99Milliseconds: 40, timeoutMilliseconds: 100),
+            Phase(durationSeconds: 30, rpm: 0, errorRate: 0, p50Milliseconds: 5, p99Milliseconds: 40, timeoutMilliseconds: 100),
+            Phase(durationSeconds: 0.5, rpm: 60, errorRate: 0.5, p50Milliseconds: 900, p99Milliseconds: 2_000, timeoutMilliseconds: 9_000),
+            Phase(durationSeconds: 2, rpm: 6_000_000, errorRate: 0.3, p50Milliseconds: 0.01, p99Milliseconds: 3, timeoutMilliseconds: 10),
+        ])
+
+    @Test("ends first is exactly the generator's starts and ends sorted by (time, request ID, start before end)",
+          arguments: [crowded, realistic, instantaneous, bursty])
+    func endsFirstMatchesSortedReference(scenario: Scenario) {
+        for seed in UInt64(1)...2 {
+            var generator = LoadGenerator(scenario: scenario, seed: seed)
+            var reference: [StreamEvent] = []
+            var id: Int64 = 0
+            while let request = generator.next() {
+                id += 1
+                reference.append(StreamEvent(kind: .start, requestID: id, time: request.start, request: request))
+                reference.append(
+                    StreamEvent(kind: request.isSuccess ? .success : .failure, requestID: id, time: request.end, request: request))
+            }
+            reference.sort { ($0.time, $0.requestID, $0.kind == .start ? 0 : 1) < ($1.time, $1.requestID, $1.kind == .start ? 0 : 1) }
+            let events = Self.drain(Self.stream(scenario, seed: seed, order: .endsFirst))
+            #expect(events.count == reference.count)
+            // The first difference, not the whole arrays: a failure stays readable.
+            let mismatch = zip(events, reference).enumerated().first { $0.element.0 != $0.element.1 }
+            #expect(mismatch == nil, "event \(mismatch?.offset ?? -1) of \(scenario.name), seed \(seed)")
+        }
+        if scenario.name == "instantaneous" {
+            // The case the key's last component exists for: a request that ends as it starts.
+            let events = Self.drain(Self.stream(scenario, seed: 1, order: .endsFirst))
+            let zero = events.filter { $0.kind == .start && $0.request.duration == 0 }.count
+            #expect(zero > 1_000)
+        }
+    }
+
     @Test("Go order reproduces the Go loadgen's EventStream event for event")
     func goLoadgenOrderMatchesReference() {
         for (scenario, seed) in [(Self.crowded, UInt64(4)), (Self.crowded, 5), (Self.realistic, 6)] {

@@ -37,48 +37,82 @@ struct WorkloadInFlightQueueTests {
         return (pushed, popped)
     }
 
-    @Test("the calendar queue keeps every request's payload and grows when it must")
-    func calendarOrder() {
+    /// Requests in start order for the calendar: bursts with frequent ties, and now and then
+    /// a long idle gap, so that whole stretches of windows are empty.
+    static func calendarRequests(seed: UInt64, count: Int, maximumDuration: Int64) -> [InFlightRequest] {
+        var random = Xoshiro256PlusPlus(seed: seed)
+        var now: Int64 = 0
+        return (1...Int64(count)).map { id in
+            now += random.next() % 200 == 0 ? 1_000_000 + Int64(random.next() % 1_000) : Int64(random.next() % 3)
+            let duration = Int64(random.next() % 4 == 0 ? random.next() % 8 : random.next() % UInt64(maximumDuration))
+            return InFlightRequest(
+                requestID: id, start: now, end: now + duration, phaseIndex: Int32(id % 7), isSuccess: id % 3 != 0)
+        }
+    }
+
+    /// Drives a calendar the way the stream does: before a window is drained, every request
+    /// starting in it has been pushed; empty stretches are skipped. Returns the end events.
+    static func drainCalendar(_ queue: inout CalendarQueue, requests: [InFlightRequest]) -> [StreamEvent] {
+        var ends = EventBuffer(capacity: 16)
+        defer { ends.deallocate() }
+        var drained: [StreamEvent] = []
+        var next = 0
+        while next < requests.count || queue.count > 0 {
+            let windowEnd = (queue.currentWindow + 1) << queue.windowShift
+            while next < requests.count && requests[next].start < windowEnd {
+                queue.push(requests[next])
+                next += 1
+            }
+            let count = queue.drainWindow(into: &ends, after: 0)
+            drained += (0..<count).map { ends.base[$0] }
+            let nextStart = next < requests.count ? requests[next].start : .max
+            if nextStart >= windowEnd + (1 << queue.windowShift) && !queue.isCurrentWindowOccupied {
+                let target = min(nextStart == .max ? .max : nextStart >> queue.windowShift, queue.firstOccupiedWindow())
+                if target == .max { break }
+                queue.skip(to: target)
+            }
+        }
+        return drained
+    }
+
+    @Test("the calendar queue drains every request in (end, request ID) order with its payload, and grows when it must")
+    func calendarAgainstReference() {
         for seed in UInt64(1)...4 {
             // Sized for 16 requests of at most 100 ns; driven with thousands of requests of
             // up to 5,000 ns, so both the pool and the wheel have to grow.
             var queue = CalendarQueue(capacity: 16, maximumDuration: 100, peakRPM: 6_000_000_000)
             defer { queue.deallocate() }
-            let (pushed, popped) = Self.drive(
-                seed: seed, steps: 20_000, maximumDuration: 5_000,
-                push: { queue.push($0) }, pop: { queue.popMinimum() }, count: { queue.count })
-            #expect(popped.count == pushed.count)
-            // Same requests, payload intact.
-            let byID = Dictionary(uniqueKeysWithValues: pushed.map { ($0.requestID, $0) })
-            for request in popped {
-                let original = byID[request.requestID]
-                #expect(original?.start == request.start && original?.end == request.end)
-                #expect(original?.phaseIndex == request.phaseIndex && original?.isSuccess == request.isSuccess)
+            let requests = Self.calendarRequests(seed: seed, count: 20_000, maximumDuration: 5_000)
+            let drained = Self.drainCalendar(&queue, requests: requests)
+            let expected = requests.sorted { ($0.end, $0.requestID) < ($1.end, $1.requestID) }
+            #expect(drained.map(\.requestID) == expected.map(\.requestID))
+            #expect(drained.map(\.time) == expected.map(\.end))
+            // The payload comes back intact.
+            for (event, request) in zip(drained, expected) {
+                #expect(event.kind == (request.isSuccess ? .success : .failure))
+                #expect(event.request == request.request)
             }
+            #expect(queue.count == 0)
+            // Ties and skips really happened.
+            #expect(zip(expected, expected.dropFirst()).filter { $0.end == $1.end }.count > 100)
+            #expect(zip(requests, requests.dropFirst()).filter { $1.start - $0.start > 100_000 }.count > 50)
         }
     }
 
-    @Test("the calendar queue matches a sorted reference exactly")
-    func calendarAgainstReference() {
-        var queue = CalendarQueue(capacity: 16, maximumDuration: 100, peakRPM: 6_000_000_000)
+    @Test("a copied calendar queue drains independently of the original")
+    func calendarCopy() {
+        var queue = CalendarQueue(capacity: 16, maximumDuration: 5_000, peakRPM: 6_000_000_000)
         defer { queue.deallocate() }
-        var reference: [InFlightRequest] = []
-        var mismatches = 0
-        _ = Self.drive(
-            seed: 99, steps: 6_000, maximumDuration: 5_000,
-            push: { request in
-                queue.push(request)
-                reference.append(request)
-            },
-            pop: {
-                let actual = queue.popMinimum()
-                let index = reference.indices.min { (reference[$0].end, reference[$0].requestID) < (reference[$1].end, reference[$1].requestID) }!
-                let expected = reference.remove(at: index)
-                if expected.requestID != actual.requestID { mismatches += 1 }
-                return actual
-            },
-            count: { queue.count })
-        #expect(mismatches == 0)
+        let requests = Self.calendarRequests(seed: 11, count: 3_000, maximumDuration: 5_000)
+        // Requests pushed ahead of the window being filled are fine: they end no earlier.
+        let boundary: Int64 = 64 << queue.windowShift
+        for request in requests where request.start < boundary { queue.push(request) }
+        var copy = queue.copy()
+        defer { copy.deallocate() }
+        let remaining = requests.filter { $0.start >= boundary }
+        let fromOriginal = Self.drainCalendar(&queue, requests: remaining)
+        #expect(fromOriginal.count == requests.count)
+        #expect(Self.drainCalendar(&copy, requests: remaining) == fromOriginal)
     }
 
     @Test("the Go heap matches a literal port of Go's container/heap, ties included, and grows")

@@ -1,21 +1,25 @@
-/// A calendar queue (a timing wheel with per-bucket ordering) of in-flight requests, released
-/// in (end, request ID) order: simultaneous ends leave in start order.
+/// A calendar queue (a timing wheel) of in-flight requests, drained a window at a time: each
+/// call hands back every request ending in one window, as end events in (end, request ID)
+/// order, so simultaneous ends leave in start order.
 ///
 /// End times are hashed into a ring of `2^k`-nanosecond buckets that spans more than the
-/// longest request, so a push is O(1): link the request into its bucket. When the earliest
-/// bucket is needed, its few requests are sorted into `ready` (a short array kept in
-/// descending order, the earliest last) and released from there; a bitmap of non-empty buckets
-/// finds the next one with a few word scans. Buckets are sized from the peak arrival rate so
-/// each holds a few requests at peak and far fewer otherwise.
+/// longest request plus one window; a window is the 64 buckets of one word of the occupancy
+/// bitmap. A push links the request into its bucket; a drain walks the window's occupied
+/// buckets in order and sorts each bucket's few requests by insertion. Buckets are sized from
+/// the peak arrival rate so each holds a few requests at peak and far fewer otherwise.
 ///
-/// Invariants: every request whose bucket is at or before `cursor` is in `ready`; every other
-/// request is linked in the ring, less than one ring span after `cursor`; `ready` is empty only
-/// when the whole queue is. They hold because the stream pushes each request at its start
-/// time, when every request still in flight ends later.
+/// Draining whole windows, rather than popping one request at a time, is what lets
+/// ``EventStreamEngine`` merge ends with starts without a branch per event (see
+/// `produceWindows`).
+///
+/// Invariant: every request in the queue ends in a window at or after the one being filled,
+/// less than one ring span after that window's first bucket. It holds because the stream
+/// pushes each request while the window holding its start is being filled, and requests are
+/// no longer than the `maximumDuration` given at creation (the ring grows if one is).
 ///
 /// A plain struct over manually managed buffers: its owner (``EventStreamEngine``) copies it
 /// with ``copy()`` when the stream is copied and frees it with ``deallocate()``.
-struct CalendarQueue: InFlightQueue {
+struct CalendarQueue {
     struct Entry {
         var end: Int64
         var requestID: Int64
@@ -26,40 +30,37 @@ struct CalendarQueue: InFlightQueue {
         var isSuccess: Bool
     }
 
+    /// Buckets per window: one word of the occupancy bitmap.
+    static let bucketsPerWindow = 64
+
     private(set) var count = 0
 
-    // Entry pool with a free-index stack; `ready` can hold every entry, so it shares the size.
+    // Entry pool with a free-index stack.
     private var poolCapacity: Int
     private var poolUsed = 0
     private var entries: UnsafeMutablePointer<Entry>
     private var freeEntries: UnsafeMutablePointer<Int32>
     private var freeCount = 0
-    /// A request in `ready`: its end time kept next to its index, so that peeking at the
-    /// earliest end reads this small, hot array rather than the entry pool.
-    struct ReadyItem {
-        var end: Int64
-        var index: Int32
-    }
-
-    private var ready: UnsafeMutablePointer<ReadyItem>
-    private var readyCount = 0
 
     // The wheel.
-    private let bucketShift: Int64
+    /// log2 of a bucket's width in nanoseconds.
+    let bucketShift: Int64
+    /// log2 of a window's width in nanoseconds.
+    var windowShift: Int64 { bucketShift &+ 6 }
     private var bucketCount: Int
     private var heads: UnsafeMutablePointer<Int32>
     private var occupied: UnsafeMutablePointer<UInt64>
-    /// The absolute bucket (`end >> bucketShift`) up to which requests are in `ready`.
-    private var cursor: Int64 = -1
+    /// The window being filled: nothing in the queue ends before it.
+    private var window: Int64 = 0
 
     init(capacity: Int, maximumDuration: Int64, peakRPM: Int) {
         poolCapacity = max(capacity, 16)
         entries = .allocate(capacity: poolCapacity)
         freeEntries = .allocate(capacity: poolCapacity)
-        ready = Self.allocateReady(poolCapacity)
 
-        // Two to four arrivals' worth of time per bucket at the peak rate: wide enough that
-        // advancing is not per request, narrow enough that sorting a bucket stays trivial.
+        // Two to four arrivals' worth of time per bucket at the peak rate, so a window holds
+        // 128–256 starts at peak: enough to pay for the per-window work, few enough to stay
+        // in the first-level cache.
         let meanGap = 60e9 / Double(max(peakRPM, 1))
         var shift = Int64(max(6, min(40, Int(meanGap.rounded()).bitWidthNeeded + 1)))
         var buckets = Self.bucketsToSpan(maximumDuration, shift: shift)
@@ -78,23 +79,15 @@ struct CalendarQueue: InFlightQueue {
     func deallocate() {
         entries.deallocate()
         freeEntries.deallocate()
-        (ready - 1).deallocate()
         heads.deallocate()
         occupied.deallocate()
     }
 
-    /// Room for `capacity` items after a sentinel whose end is `Int64.max`, so that the
-    /// earliest end of an empty queue reads as "never" without a check.
-    private static func allocateReady(_ capacity: Int) -> UnsafeMutablePointer<ReadyItem> {
-        let base = UnsafeMutablePointer<ReadyItem>.allocate(capacity: capacity + 1)
-        base.initialize(to: ReadyItem(end: .max, index: -1))
-        return base + 1
-    }
-
-    /// A power of two, at least 64, covering `duration` plus the partial buckets at both ends.
+    /// A power of two, at least two windows, covering `duration` plus the window a request
+    /// starts in and the partial bucket at its end.
     private static func bucketsToSpan(_ duration: Int64, shift: Int64) -> Int {
-        let needed = Int(max(duration, 0) &>> shift) + 3
-        var buckets = 64
+        let needed = Int(max(duration, 0) &>> shift) &+ bucketsPerWindow &+ 2
+        var buckets = 2 * bucketsPerWindow
         while buckets < needed { buckets *= 2 }
         return buckets
     }
@@ -106,8 +99,6 @@ struct CalendarQueue: InFlightQueue {
         copy.entries.initialize(from: entries, count: poolUsed)
         copy.freeEntries = .allocate(capacity: poolCapacity)
         copy.freeEntries.initialize(from: freeEntries, count: freeCount)
-        copy.ready = Self.allocateReady(poolCapacity)
-        copy.ready.initialize(from: ready, count: readyCount)
         copy.heads = .allocate(capacity: bucketCount)
         copy.heads.initialize(from: heads, count: bucketCount)
         copy.occupied = .allocate(capacity: bucketCount / 64)
@@ -117,12 +108,8 @@ struct CalendarQueue: InFlightQueue {
 
     // MARK: Operations
 
-    /// The earliest end time, `Int64.max` when the queue is empty. (`ready` is never empty
-    /// while the queue is not: pushes and pops refill it eagerly, so peeking needs no mutation.)
-    var minimumEnd: Int64 {
-        ready[readyCount &- 1].end
-    }
-
+    /// Adds a request while the window holding its start is being filled (or a later one,
+    /// after ``skip(to:)``).
     @inline(__always)
     mutating func push(_ request: InFlightRequest) {
         let index: Int32
@@ -134,89 +121,84 @@ struct CalendarQueue: InFlightQueue {
             index = Int32(truncatingIfNeeded: poolUsed)
             poolUsed &+= 1
         }
-        entries[Int(index)] = Entry(
-            end: request.end, requestID: request.requestID, start: request.start, next: -1,
-            phaseIndex: request.phaseIndex, isSuccess: request.isSuccess)
         count &+= 1
-
-        // Nothing in flight ends before this start, so the cursor may catch up to it; that
-        // keeps every end within one ring span of the cursor.
-        let startBucket = request.start &>> bucketShift
-        if readyCount == 0 && startBucket > cursor {
-            cursor = startBucket &- 1
-        }
         let bucket = request.end &>> bucketShift
-        if bucket <= cursor {
-            insertIntoReady(index)
-            return
-        }
-        if bucket &- cursor >= Int64(bucketCount) { growWheel(toReach: bucket) }
+        if bucket &- (window &<< 6) >= Int64(bucketCount) { growWheel(toReach: bucket) }
         let slot = Int(truncatingIfNeeded: bucket) & (bucketCount &- 1)
-        entries[Int(index)].next = heads[slot]
+        entries[Int(index)] = Entry(
+            end: request.end, requestID: request.requestID, start: request.start, next: heads[slot],
+            phaseIndex: request.phaseIndex, isSuccess: request.isSuccess)
         heads[slot] = index
         occupied[slot &>> 6] |= 1 &<< UInt64(slot & 63)
-        if readyCount == 0 { advance() }
     }
 
-    @inline(__always)
-    mutating func popMinimum() -> InFlightRequest {
-        readyCount &-= 1
-        let index = ready[readyCount].index
-        let entry = entries[Int(index)]
-        freeEntries[freeCount] = index
-        freeCount &+= 1
-        count &-= 1
-        if readyCount == 0 && count > 0 { advance() }
-        return InFlightRequest(
-            requestID: entry.requestID, start: entry.start, end: entry.end, phaseIndex: entry.phaseIndex,
-            isSuccess: entry.isSuccess)
-    }
-
-    /// Inserts into `ready`, keeping it sorted by (end, request ID) descending.
-    @inline(__always)
-    private mutating func insertIntoReady(_ index: Int32) {
-        let end = entries[Int(index)].end
-        var position = readyCount
-        while position > 0 {
-            let other = ready[position &- 1]
-            // Stop below the first entry that is later than the new one (ties: by request ID).
-            if other.end > end
-                || (other.end == end && entries[Int(other.index)].requestID > entries[Int(index)].requestID)
-            {
-                break
+    /// Removes every request ending in the window being filled, writes their end events to
+    /// `ends` from position `count` on, in (end, request ID) order, and moves on to the next
+    /// window. Returns the new count. Requires every request starting in the window to have
+    /// been pushed.
+    mutating func drainWindow(into ends: inout EventBuffer, after count: Int) -> Int {
+        let word = Int(truncatingIfNeeded: window) & (bucketCount / 64 &- 1)
+        var bits = occupied[word]
+        occupied[word] = 0
+        window &+= 1
+        var written = count
+        while bits != 0 {
+            let slot = word &<< 6 | bits.trailingZeroBitCount
+            bits &= bits &- 1
+            var index = heads[slot]
+            heads[slot] = -1
+            // The bucket's requests sort among themselves only: earlier buckets end earlier.
+            let bucketStart = written
+            while index >= 0 {
+                let entry = entries[Int(index)]
+                freeEntries[freeCount] = index
+                freeCount &+= 1
+                index = entry.next
+                if written == ends.capacity { ends.grow(keeping: written) }
+                var position = written
+                while position > bucketStart {
+                    let other = ends.base[position &- 1]
+                    if other.time < entry.end || (other.time == entry.end && other.requestID < entry.requestID) {
+                        break
+                    }
+                    ends.base[position] = other
+                    position &-= 1
+                }
+                ends.base[position] = StreamEvent(
+                    kind: entry.isSuccess ? .success : .failure, requestID: entry.requestID, time: entry.end,
+                    request: GeneratedRequest(
+                        start: entry.start, duration: entry.end &- entry.start, isSuccess: entry.isSuccess,
+                        phaseIndex: entry.phaseIndex))
+                written &+= 1
             }
-            ready[position] = other
-            position &-= 1
         }
-        ready[position] = ReadyItem(end: end, index: index)
-        readyCount &+= 1
+        self.count &-= written &- count
+        return written
     }
 
-    /// Moves the cursor to the next non-empty bucket and sorts its requests into `ready`.
-    /// Requires `ready` to be empty and the queue not to be. Out of line: the loop that calls
-    /// it stays small enough to keep its state in registers.
-    @inline(never)
-    private mutating func advance() {
-        let mask = bucketCount &- 1
-        let wordMask = bucketCount / 64 &- 1
-        let first = Int(truncatingIfNeeded: cursor &+ 1) & mask
-        var word = first &>> 6
-        var bits = occupied[word] & (~0 &<< UInt64(first & 63))
-        while bits == 0 {
-            word = (word &+ 1) & wordMask
-            bits = occupied[word]
-        }
-        let slot = word &<< 6 | bits.trailingZeroBitCount
-        cursor &+= 1 &+ Int64((slot &- first) & mask)
+    /// Whether any request ends in the window being filled.
+    var isCurrentWindowOccupied: Bool {
+        occupied[Int(truncatingIfNeeded: window) & (bucketCount / 64 &- 1)] != 0
+    }
 
-        var index = heads[slot]
-        heads[slot] = -1
-        occupied[word] &= ~(1 &<< UInt64(slot & 63))
-        while index >= 0 {
-            let next = entries[Int(index)].next
-            insertIntoReady(index)
-            index = next
-        }
+    /// The window being filled: `time >> windowShift` for the times it covers.
+    var currentWindow: Int64 { window }
+
+    /// The first window at or after the one being filled that holds a request, `Int64.max`
+    /// when the queue is empty.
+    func firstOccupiedWindow() -> Int64 {
+        guard count > 0 else { return .max }
+        let words = bucketCount / 64
+        let first = Int(truncatingIfNeeded: window) & (words &- 1)
+        var offset = 0
+        while occupied[(first &+ offset) & (words &- 1)] == 0 { offset &+= 1 }
+        return window &+ Int64(offset)
+    }
+
+    /// Moves on to `target`, a window at or before ``firstOccupiedWindow()``: the windows
+    /// skipped are empty.
+    mutating func skip(to target: Int64) {
+        window = target
     }
 
     // MARK: Growth (only past the pre-sized bounds)
@@ -232,23 +214,23 @@ struct CalendarQueue: InFlightQueue {
         newFree.moveInitialize(from: freeEntries, count: freeCount)
         freeEntries.deallocate()
         freeEntries = newFree
-        let newReady = Self.allocateReady(newCapacity)
-        newReady.moveInitialize(from: ready, count: readyCount)
-        (ready - 1).deallocate()
-        ready = newReady
         poolCapacity = newCapacity
     }
 
-    /// Doubles the ring until `bucket` is less than one span past the cursor, relinking every
-    /// request in it. Cannot happen when durations respect the bound given at creation.
+    /// Doubles the ring until `bucket` is less than one span past the window being filled,
+    /// relinking every request in it. Cannot happen when durations respect the bound given at
+    /// creation.
     @inline(never)
     private mutating func growWheel(toReach bucket: Int64) {
+        let firstBucket = window &<< 6
         var newCount = bucketCount * 2
-        while bucket &- cursor >= Int64(newCount) { newCount *= 2 }
+        while bucket &- firstBucket >= Int64(newCount) { newCount *= 2 }
         let newHeads = UnsafeMutablePointer<Int32>.allocate(capacity: newCount)
         newHeads.initialize(repeating: -1, count: newCount)
         let newOccupied = UnsafeMutablePointer<UInt64>.allocate(capacity: newCount / 64)
         newOccupied.initialize(repeating: 0, count: newCount / 64)
+        // Relinking walks each old bucket from its head and pushes onto the new one, which
+        // reverses the order within a bucket; the drain sorts buckets, so that is harmless.
         for slot in 0..<bucketCount {
             var index = heads[slot]
             while index >= 0 {
@@ -265,6 +247,48 @@ struct CalendarQueue: InFlightQueue {
         heads = newHeads
         occupied = newOccupied
         bucketCount = newCount
+    }
+}
+
+/// A growable buffer of stream events over manually managed memory, reused from batch to
+/// batch so that producing events allocates nothing once it is large enough. One extra slot
+/// precedes `base`, for a merge's sentinel.
+struct EventBuffer {
+    private(set) var base: UnsafeMutablePointer<StreamEvent>
+    private(set) var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(capacity, 16)
+        base = Self.allocate(self.capacity)
+    }
+
+    private static func allocate(_ capacity: Int) -> UnsafeMutablePointer<StreamEvent> {
+        UnsafeMutablePointer<StreamEvent>.allocate(capacity: capacity + 1) + 1
+    }
+
+    func deallocate() { (base - 1).deallocate() }
+
+    /// Doubles the capacity, keeping the first `count` events.
+    @inline(never)
+    mutating func grow(keeping count: Int) {
+        let newBase = Self.allocate(capacity * 2)
+        newBase.moveInitialize(from: base, count: count)
+        deallocate()
+        base = newBase
+        capacity *= 2
+    }
+
+    /// Makes room for at least `needed` events; the contents are not kept.
+    @inline(__always)
+    mutating func reserve(_ needed: Int) {
+        if needed > capacity { reallocate(needed) }
+    }
+
+    @inline(never)
+    private mutating func reallocate(_ needed: Int) {
+        deallocate()
+        while capacity < needed { capacity *= 2 }
+        base = Self.allocate(capacity)
     }
 }
 

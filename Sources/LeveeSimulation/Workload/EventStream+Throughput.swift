@@ -15,7 +15,7 @@ extension EventStream {
 
         public var description: String {
             let millions = (eventsPerSecond / 1e4).rounded() / 100
-            return "\(events) events (\(requests) requests) in \(elapsed): \(millions) M events/s"
+            return "\(events) events (\(requests) requests) in \(elapsed): \(millions) M events/s, checksum \(String(checksum, radix: 16))"
         }
     }
 

@@ -33,13 +33,15 @@ public struct StreamEvent: Sendable, Hashable {
 ///
 /// Performance: in-flight requests wait in a calendar queue (or, for `.goLoadgen`, the Go
 /// original's binary heap) pre-sized for the scenario's peak concurrency, and events are
-/// produced in small batches into a reused buffer, so iteration allocates nothing and
-/// `next()` is usually a buffer read.
+/// produced in batches (ends first: one calendar window's worth, merged without a branch per
+/// event) into a reused buffer, so iteration allocates nothing and `next()` is usually a
+/// buffer read.
 public struct EventStream: Sendable {
     /// How an end and a start at the same nanosecond, and equal ends, are ordered.
     public enum SimultaneousOrder: Sendable, Hashable {
         /// Every end at an instant comes before any start at that instant; ends at the same
-        /// nanosecond come in start (request ID) order.
+        /// nanosecond come in start (request ID) order. (A request of zero duration, which the
+        /// generator produces only for sub-nanosecond latencies, still starts before it ends.)
         case endsFirst
         /// Exactly the Go loadgen's `EventStream.Next`: a start is emitted before the ends at its
         /// instant unless the previous event was already at that instant (then the ends come
@@ -88,16 +90,6 @@ public struct EventStream: Sendable {
     }
 }
 
-/// Holds started requests until they end and releases them in end-time order. Pushes happen
-/// at each request's start, which is never earlier than an end already released.
-protocol InFlightQueue {
-    /// The earliest end time, `Int64.max` when empty.
-    var minimumEnd: Int64 { get }
-    mutating func push(_ request: InFlightRequest)
-    /// Removes and returns the request that ends first; the queue must not be empty.
-    mutating func popMinimum() -> InFlightRequest
-}
-
 /// A request that has started and not yet ended.
 struct InFlightRequest: Sendable {
     var requestID: Int64
@@ -118,7 +110,12 @@ struct InFlightRequest: Sendable {
 /// `Sendable` sound.
 @usableFromInline
 final class EventStreamEngine: @unchecked Sendable {
-    static let batchSize = 256
+    /// Events per batch in the Go order.
+    static let heapBatchSize = 256
+    /// Ends first: a batch gathers whole calendar windows until it holds at least this many
+    /// events, enough to pay for the per-batch work, few enough that the three buffers a
+    /// batch passes through stay in the first-level cache.
+    static let windowBatchTarget = 128
     static let arrivalBatchSize = 128
 
     let simultaneousOrder: EventStream.SimultaneousOrder
@@ -129,13 +126,22 @@ final class EventStreamEngine: @unchecked Sendable {
     private let arrivals: UnsafeMutablePointer<GeneratedRequest>
     private var arrivalIndex = 0
     private static let noMoreArrivals = GeneratedRequest(start: .max, duration: 0, isSuccess: true, phaseIndex: -1)
-    // Both queues always exist (the unused one is tiny), so the hot loop has no optionals.
+    // Both queues always exist (the unused one is tiny), so the hot loops have no optionals.
     private var calendar: CalendarQueue
     private var heap: GoBinaryHeap
     private var startedRequests: Int64 = 0
     private var lastEventTime: Int64 = .min
+    /// Ends first: a window's starts and ends, each in order, before they are merged.
+    private var windowStarts: EventBuffer
+    private var windowEnds: EventBuffer
     /// The latest batch, read by the stream between refills.
-    @usableFromInline let events: UnsafeMutablePointer<StreamEvent>
+    private var batch: EventBuffer {
+        didSet { events = batch.base }
+    }
+    /// `batch`'s memory, stored so that the stream's inlined `next()` reads it directly.
+    /// Unchecked exclusivity: the stream reads it once per event, and a dynamic check there
+    /// would cost more than the read.
+    @exclusivity(unchecked) @usableFromInline private(set) var events: UnsafeMutablePointer<StreamEvent>
 
     init(generator: LoadGenerator, scenario: Scenario, simultaneousOrder: EventStream.SimultaneousOrder) {
         self.simultaneousOrder = simultaneousOrder
@@ -149,7 +155,14 @@ final class EventStreamEngine: @unchecked Sendable {
             capacity: usesGoHeap ? 0 : capacity,
             maximumDuration: usesGoHeap ? 0 : Int64((phases.map(\.timeoutMilliseconds).max() ?? 0) * 1e6) + 1,
             peakRPM: phases.map(\.rpm).max() ?? 0)
-        events = .allocate(capacity: Self.batchSize)
+        // A batch holds `windowBatchTarget` events plus at most one window's (128–256 starts
+        // at the peak rate, and about as many ends); room for twice that, so that only a
+        // scenario wilder than it said grows the buffers.
+        let windowCapacity = usesGoHeap ? 16 : 1_024
+        windowStarts = EventBuffer(capacity: windowCapacity)
+        windowEnds = EventBuffer(capacity: windowCapacity)
+        batch = EventBuffer(capacity: usesGoHeap ? Self.heapBatchSize : 2 * windowCapacity)
+        events = batch.base
         arrivals = .allocate(capacity: Self.arrivalBatchSize + 1)
         arrivals.initialize(repeating: Self.noMoreArrivals, count: Self.arrivalBatchSize + 1)
         Self.refillArrivals(arrivals, from: &self.generator)
@@ -173,14 +186,20 @@ final class EventStreamEngine: @unchecked Sendable {
         heap = other.heap.copy()
         startedRequests = other.startedRequests
         lastEventTime = other.lastEventTime
-        // Copies are only taken to produce a new batch, so the old one need not come along.
-        events = .allocate(capacity: Self.batchSize)
+        // Copies are only taken to produce a new batch, so the old one need not come along;
+        // the window buffers hold nothing between batches.
+        windowStarts = EventBuffer(capacity: other.windowStarts.capacity)
+        windowEnds = EventBuffer(capacity: other.windowEnds.capacity)
+        batch = EventBuffer(capacity: other.batch.capacity)
+        events = batch.base
     }
 
     deinit {
         calendar.deallocate()
         heap.deallocate()
-        events.deallocate()
+        windowStarts.deallocate()
+        windowEnds.deallocate()
+        batch.deallocate()
         arrivals.deallocate()
     }
 
@@ -188,34 +207,174 @@ final class EventStreamEngine: @unchecked Sendable {
 
     /// Fills `events` with the next events in order; returns how many (0 at the end).
     func produceBatch() -> Int {
-        if simultaneousOrder == .goLoadgen {
-            var queue = heap
-            defer { heap = queue }
-            return produceBatch(using: &queue, goLoadgenTies: true)
-        }
-        var queue = calendar
-        defer { calendar = queue }
-        return produceBatch(using: &queue, goLoadgenTies: false)
+        simultaneousOrder == .goLoadgen ? produceHeapBatch() : produceWindows()
     }
 
-    /// The merge of arrivals and ends. It works on local copies of the state so that the
-    /// optimiser keeps them in registers (a class's stored properties would be reloaded around
-    /// every call), and is specialised for each queue.
+    /// Ends first: the events of the next calendar windows, whole windows until there are at
+    /// least `windowBatchTarget` (or the stream ends).
+    ///
+    /// Every start in a window is pushed before the window's ends are drained, so the drain
+    /// sees the ends of requests that start and end inside it too; a request starting later
+    /// cannot end earlier. The stream's order is the sort by (time, request ID, start before
+    /// end): ends at an instant precede the starts of later requests at it, equal ends leave
+    /// in start order, and a request of zero duration still starts before it ends. Both sides
+    /// arrive sorted, so a merge gives that order, and it is written without a branch per
+    /// event: whether the next event is a start or an end follows the traffic's random
+    /// interleaving, which no branch predictor can learn.
+    ///
+    /// Works on local copies of the state so the optimiser keeps them in registers (a class's
+    /// stored properties would be reloaded around every call).
+    private func produceWindows() -> Int {
+        var queue = calendar
+        var generator = self.generator
+        var arrivalIndex = self.arrivalIndex
+        var started = self.startedRequests
+        var starts = windowStarts
+        var ends = windowEnds
+        var batch = self.batch
+        defer {
+            calendar = queue
+            self.generator = generator
+            self.arrivalIndex = arrivalIndex
+            self.startedRequests = started
+            windowStarts = starts
+            windowEnds = ends
+            self.batch = batch
+        }
+        let windowShift = queue.windowShift
+        let batchStart = queue.currentWindow &<< windowShift
+        var startCount = 0
+        var endCount = 0
+        var windowEnd = batchStart
+        while true {
+            windowEnd = (queue.currentWindow &+ 1) &<< windowShift
+            while arrivals[arrivalIndex].start < windowEnd {
+                let arrival = arrivals[arrivalIndex]
+                started &+= 1
+                queue.push(
+                    InFlightRequest(
+                        requestID: started, start: arrival.start, end: arrival.start &+ arrival.duration,
+                        phaseIndex: arrival.phaseIndex, isSuccess: arrival.isSuccess))
+                // One slot stays free for the merge's sentinel.
+                if startCount &+ 1 == starts.capacity { starts.grow(keeping: startCount) }
+                starts.base[startCount] = StreamEvent(kind: .start, requestID: started, time: arrival.start, request: arrival)
+                startCount &+= 1
+                arrivalIndex &+= 1
+                if arrivalIndex == Self.arrivalBatchSize {
+                    Self.refillArrivals(arrivals, from: &generator)
+                    arrivalIndex = 0
+                }
+            }
+            endCount = queue.drainWindow(into: &ends, after: endCount)
+            if startCount &+ endCount >= Self.windowBatchTarget { break }
+            // Jump over empty windows to the next one with an arrival or an end in it.
+            let nextArrival = arrivals[arrivalIndex].start
+            if nextArrival >= windowEnd &+ (1 &<< windowShift) && !queue.isCurrentWindowOccupied {
+                let target = min(nextArrival == .max ? .max : nextArrival &>> windowShift, queue.firstOccupiedWindow())
+                if target == .max { break }
+                queue.skip(to: target)
+            }
+        }
+        let total = startCount &+ endCount
+        if total > 0 {
+            if endCount == ends.capacity { ends.grow(keeping: endCount) }
+            batch.reserve(total)
+            Self.merge(
+                starts: starts.base, count: startCount, ends: ends.base, count: endCount,
+                earliest: batchStart, after: windowEnd, into: batch.base)
+        }
+        return total
+    }
+
+    /// Merges two sorted runs by (time, request ID, start before end). Every event lies in
+    /// `[earliest, after)`; both runs need a writable slot before their first element
+    /// and after their last, for sentinels.
+    ///
+    /// Two merges run at once, one taking the smallest remaining event from the front and one
+    /// the largest from the back, each filling its half of the output: a branch-free merge is
+    /// bound by the chain from one step's comparison to the next step's loads, and two
+    /// independent chains get through twice as many events in the same time.
     @inline(__always)
-    private func produceBatch<Queue: InFlightQueue>(using queue: inout Queue, goLoadgenTies: Bool) -> Int {
+    private static func merge(
+        starts: UnsafeMutablePointer<StreamEvent>, count startCount: Int,
+        ends: UnsafeMutablePointer<StreamEvent>, count endCount: Int,
+        earliest: Int64, after: Int64,
+        into output: UnsafeMutablePointer<StreamEvent>
+    ) {
+        // Sentinels just outside the batch's time span, so that no difference of two times
+        // below can overflow.
+        let last = StreamEvent(kind: .start, requestID: 0, time: after, request: noMoreArrivals)
+        let first = StreamEvent(kind: .start, requestID: 0, time: earliest &- 1, request: noMoreArrivals)
+        starts[startCount] = last
+        ends[endCount] = last
+        starts[-1] = first
+        ends[-1] = first
+        let total = startCount &+ endCount
+        var frontStart = starts
+        var frontEnd = ends
+        var backStart = starts + (startCount &- 1)
+        var backEnd = ends + (endCount &- 1)
+        let size = MemoryLayout<StreamEvent>.stride
+
+        // -1 if the end precedes the start, else 0: (end time, its ID) < (start time, its ID).
+        // An end and a start share an ID only for a request of zero duration, whose start
+        // comes first. Computed with shifts rather than comparisons: the optimiser turns a
+        // choice between two pointers made from a comparison into a branch, and whether the
+        // next event is a start or an end is a coin toss no predictor learns.
+        @inline(__always)
+        func endPrecedes(_ end: UnsafeMutablePointer<StreamEvent>, _ start: UnsafeMutablePointer<StreamEvent>) -> Int {
+            let difference = Int(end.pointee.time &- start.pointee.time)
+            let earlier = difference &>> 63
+            let simultaneous = ~((difference | (0 &- difference)) &>> 63)
+            let earlierID = Int(end.pointee.requestID &- start.pointee.requestID) &>> 63
+            return earlier | (simultaneous & earlierID)
+        }
+        /// `a` where `mask` is -1, `b` where it is 0.
+        @inline(__always)
+        func choose(
+            _ mask: Int, _ a: UnsafeMutablePointer<StreamEvent>, _ b: UnsafeMutablePointer<StreamEvent>
+        ) -> UnsafeRawPointer {
+            UnsafeRawPointer(b) + ((UnsafeRawPointer(a) - UnsafeRawPointer(b)) & mask)
+        }
+        let half = total &>> 1
+        for index in 0..<half {
+            let frontTakesEnd = endPrecedes(frontEnd, frontStart)
+            UnsafeMutableRawPointer(output + index).copyMemory(
+                from: choose(frontTakesEnd, frontEnd, frontStart), byteCount: size)
+            frontEnd -= frontTakesEnd
+            frontStart += 1 &+ frontTakesEnd
+
+            let backTakesStart = endPrecedes(backEnd, backStart)
+            UnsafeMutableRawPointer(output + (total &- 1 &- index)).copyMemory(
+                from: choose(backTakesStart, backStart, backEnd), byteCount: size)
+            backStart += backTakesStart
+            backEnd -= 1 &+ backTakesStart
+        }
+        if total & 1 != 0 {
+            // The middle event: whichever the front merge would take next.
+            let takesEnd = endPrecedes(frontEnd, frontStart)
+            UnsafeMutableRawPointer(output + half).copyMemory(from: choose(takesEnd, frontEnd, frontStart), byteCount: size)
+        }
+    }
+
+    /// The Go order: the merge of arrivals and ends one event at a time, through the Go
+    /// original's binary heap, whose arrangement decides the order of equal ends.
+    private func produceHeapBatch() -> Int {
+        var queue = heap
         var generator = self.generator
         var arrivalIndex = self.arrivalIndex
         var started = self.startedRequests
         var lastTime = self.lastEventTime
+        let events = batch.base
         var produced = 0
-        while produced < Self.batchSize {
-            // Both sides read Int64.max when exhausted, so one comparison usually decides. At
-            // equal instants ends go first, except that Go emits a start before the ends at its
-            // instant unless the previous event was already at that instant.
+        while produced < Self.heapBatchSize {
+            // Both sides read Int64.max when exhausted, so one comparison usually decides. Go
+            // emits a start before the ends at its instant unless the previous event was
+            // already at that instant.
             let arrivalStart = arrivals[arrivalIndex].start
             let earliestEnd = queue.minimumEnd
             if arrivalStart < earliestEnd
-                || (goLoadgenTies && arrivalStart == earliestEnd && arrivalStart != lastTime && arrivalStart != .max)
+                || (arrivalStart == earliestEnd && arrivalStart != lastTime && arrivalStart != .max)
             {
                 let arrival = arrivals[arrivalIndex]
                 started &+= 1
@@ -241,6 +400,7 @@ final class EventStreamEngine: @unchecked Sendable {
             }
             produced &+= 1
         }
+        heap = queue
         self.generator = generator
         self.arrivalIndex = arrivalIndex
         self.startedRequests = started

@@ -9,7 +9,7 @@
 ///
 /// A plain struct over manually managed buffers: its owner (``EventStreamEngine``) copies it
 /// with ``copy()`` when the stream is copied and frees it with ``deallocate()``.
-struct GoBinaryHeap: InFlightQueue {
+struct GoBinaryHeap {
     struct Node {
         var end: Int64
         var requestID: Int64
