@@ -93,6 +93,23 @@ struct WorkloadEventStreamTests {
             Phase(durationSeconds: 20, rpm: 6_000, errorRate: 0.005, p50Milliseconds: 50, p99Milliseconds: 150, timeoutMilliseconds: 1_500),
         ])
 
+    /// Latencies under a nanosecond, truncated to zero: requests that end as they start.
+    static let instantaneous = try! Scenario(
+        name: "instantaneous",
+        phases: [
+            Phase(durationSeconds: 0.001, rpm: 6_000_000_000, errorRate: 0.2, p50Milliseconds: 0.0000004, p99Milliseconds: 0.0000009, timeoutMilliseconds: 0.000002),
+        ])
+
+    /// Bursts separated by idle phases, so the calendar has long empty stretches to skip.
+    static let bursty = try! Scenario(
+        name: "bursty",
+        phases: [
+            Phase(durationSeconds: 1, rpm: 600_000, errorRate: 0.1, p50Milliseconds: 5, p99Milliseconds: 40, timeoutMilliseconds: 100),
+            Phase(durationSeconds: 30, rpm: 0, errorRate: 0, p50Milliseconds: 5, p99Milliseconds: 40, timeoutMilliseconds: 100),
+            Phase(durationSeconds: 0.5, rpm: 60, errorRate: 0.5, p50Milliseconds: 900, p99Milliseconds: 2_000, timeoutMilliseconds: 9_000),
+            Phase(durationSeconds: 2, rpm: 6_000_000, errorRate: 0.3, p50Milliseconds: 0.01, p99Milliseconds: 3, timeoutMilliseconds: 10),
+        ])
+
     static func drain(_ stream: EventStream) -> [StreamEvent] {
         var stream = stream
         var events: [StreamEvent] = []
@@ -158,23 +175,6 @@ struct WorkloadEventStreamTests {
         #expect(simultaneousEndAndStart > 100)
         #expect(simultaneousEnds > 100)
     }
-
-    /// Latencies under a nanosecond, truncated to zero: requests that end as they start.
-    static let instantaneous = try! Scenario(
-        name: "instantaneous",
-        phases: [
-            Phase(durationSeconds: 0.001, rpm: 6_000_000_000, errorRate: 0.2, p50Milliseconds: 0.0000004, p99Milliseconds: 0.0000009, timeoutMilliseconds: 0.000002),
-        ])
-
-    /// Bursts separated by idle phases, so the calendar has long empty stretches to skip.
-    static let bursty = try! Scenario(
-        name: "bursty",
-        phases: [
-            Phase(durationSeconds: 1, rpm: 600_000, errorRate: 0.1, p50Milliseconds: 5, p99Milliseconds: 40, timeoutMilliseconds: 100),
-            Phase(durationSeconds: 30, rpm: 0, errorRate: 0, p50Milliseconds: 5, p99Milliseconds: 40, timeoutMilliseconds: 100),
-            Phase(durationSeconds: 0.5, rpm: 60, errorRate: 0.5, p50Milliseconds: 900, p99Milliseconds: 2_000, timeoutMilliseconds: 9_000),
-            Phase(durationSeconds: 2, rpm: 6_000_000, errorRate: 0.3, p50Milliseconds: 0.01, p99Milliseconds: 3, timeoutMilliseconds: 10),
-        ])
 
     @Test("ends first is exactly the generator's starts and ends sorted by (time, request ID, start before end)",
           arguments: [crowded, realistic, instantaneous, bursty])

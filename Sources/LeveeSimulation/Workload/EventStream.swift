@@ -210,6 +210,27 @@ final class EventStreamEngine: @unchecked Sendable {
         simultaneousOrder == .goLoadgen ? produceHeapBatch() : produceWindows()
     }
 
+    /// Takes the next arrival as request number `started + 1`: its start event and what the
+    /// in-flight queue keeps of it. Draws the next batch of arrivals when this one is used up.
+    @inline(__always)
+    private func takeArrival(
+        at arrivalIndex: inout Int, started: inout Int64, generator: inout LoadGenerator
+    ) -> (start: StreamEvent, inFlight: InFlightRequest) {
+        let arrival = arrivals[arrivalIndex]
+        started &+= 1
+        arrivalIndex &+= 1
+        if arrivalIndex == Self.arrivalBatchSize {
+            Self.refillArrivals(arrivals, from: &generator)
+            arrivalIndex = 0
+        }
+        return (
+            StreamEvent(kind: .start, requestID: started, time: arrival.start, request: arrival),
+            InFlightRequest(
+                requestID: started, start: arrival.start, end: arrival.start &+ arrival.duration,
+                phaseIndex: arrival.phaseIndex, isSuccess: arrival.isSuccess)
+        )
+    }
+
     /// Ends first: the events of the next calendar windows, whole windows until there are at
     /// least `windowBatchTarget` (or the stream ends).
     ///
@@ -249,21 +270,12 @@ final class EventStreamEngine: @unchecked Sendable {
         while true {
             windowEnd = (queue.currentWindow &+ 1) &<< windowShift
             while arrivals[arrivalIndex].start < windowEnd {
-                let arrival = arrivals[arrivalIndex]
-                started &+= 1
-                queue.push(
-                    InFlightRequest(
-                        requestID: started, start: arrival.start, end: arrival.start &+ arrival.duration,
-                        phaseIndex: arrival.phaseIndex, isSuccess: arrival.isSuccess))
+                let (start, inFlight) = takeArrival(at: &arrivalIndex, started: &started, generator: &generator)
+                queue.push(inFlight)
                 // One slot stays free for the merge's sentinel.
                 if startCount &+ 1 == starts.capacity { starts.grow(keeping: startCount) }
-                starts.base[startCount] = StreamEvent(kind: .start, requestID: started, time: arrival.start, request: arrival)
+                starts.base[startCount] = start
                 startCount &+= 1
-                arrivalIndex &+= 1
-                if arrivalIndex == Self.arrivalBatchSize {
-                    Self.refillArrivals(arrivals, from: &generator)
-                    arrivalIndex = 0
-                }
             }
             endCount = queue.drainWindow(into: &ends, after: endCount)
             if startCount &+ endCount >= Self.windowBatchTarget { break }
@@ -376,19 +388,10 @@ final class EventStreamEngine: @unchecked Sendable {
             if arrivalStart < earliestEnd
                 || (arrivalStart == earliestEnd && arrivalStart != lastTime && arrivalStart != .max)
             {
-                let arrival = arrivals[arrivalIndex]
-                started &+= 1
-                queue.push(
-                    InFlightRequest(
-                        requestID: started, start: arrival.start, end: arrival.start &+ arrival.duration,
-                        phaseIndex: arrival.phaseIndex, isSuccess: arrival.isSuccess))
-                events[produced] = StreamEvent(kind: .start, requestID: started, time: arrival.start, request: arrival)
-                lastTime = arrival.start
-                arrivalIndex &+= 1
-                if arrivalIndex == Self.arrivalBatchSize {
-                    Self.refillArrivals(arrivals, from: &generator)
-                    arrivalIndex = 0
-                }
+                let (start, inFlight) = takeArrival(at: &arrivalIndex, started: &started, generator: &generator)
+                queue.push(inFlight)
+                events[produced] = start
+                lastTime = start.time
             } else if earliestEnd != .max {
                 let finished = queue.popMinimum()
                 events[produced] = StreamEvent(
