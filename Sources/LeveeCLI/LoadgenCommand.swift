@@ -29,25 +29,25 @@ struct LoadgenCommand: ParsableCommand {
         valueName: "ends-first|go"))
     var eventOrder: EventOrderChoice?
 
+    @Option(help: ArgumentHelp(
+        "With --throughput, drain the stream this many times and also print the best and the median CPU time.",
+        discussion: "The CPU time of one run varies with what else the machine does and, on some virtual machines, with the speed the host gives it; compare the best of several runs, taken together.",
+        valueName: "n"))
+    var runs: Int?
+
     mutating func validate() throws {
         if let limit, limit < 0 { throw ValidationError("--limit must not be negative, got \(limit)") }
         if throughput && stats { throw ValidationError("--throughput and --stats cannot be combined") }
         if throughput && limit != nil { throw ValidationError("--limit cannot be combined with --throughput, which drains the whole stream") }
         if eventOrder != nil && !throughput { throw ValidationError("--event-order applies only with --throughput") }
+        if runs != nil && !throughput { throw ValidationError("--runs applies only with --throughput") }
+        if let runs, !(1...1_000).contains(runs) { throw ValidationError("--runs must be between 1 and 1000, got \(runs)") }
     }
 
     func run() throws {
         let scenario = try scenarioOptions.loadScenario()
         if throughput {
-            let cpuBefore = Self.processCPUSeconds()
-            let measurement = EventStream.measureThroughput(
-                scenario: scenario, seed: seed, mode: scenarioOptions.generator.mode,
-                simultaneousOrder: (eventOrder ?? .endsFirst).order)
-            let cpuSeconds = Self.processCPUSeconds() - cpuBefore
-            print("\(scenario.name), generator \(scenarioOptions.generator.rawValue), \((eventOrder ?? .endsFirst).rawValue) order, seed \(seed): \(measurement)")
-            // On a shared machine the wall clock also counts time spent waiting for a core.
-            let perCPUSecond = cpuSeconds > 0 ? Double(measurement.events) / cpuSeconds / 1e6 : 0
-            print("CPU time \(String(format: "%.2f", cpuSeconds)) s: \(String(format: "%.2f", perCPUSecond)) M events per CPU second")
+            measureThroughput(of: scenario)
             return
         }
         var generator = LoadGenerator(scenario: scenario, seed: seed, mode: scenarioOptions.generator.mode)
@@ -79,6 +79,32 @@ struct LoadgenCommand: ParsableCommand {
 
 extension LoadgenCommand {
     /// CPU seconds this process has used so far.
+    private func measureThroughput(of scenario: Scenario) {
+        let runs = self.runs ?? 1
+        var cpuTimes: [Double] = []
+        var events: Int64 = 0
+        for _ in 0..<runs {
+            let cpuBefore = Self.processCPUSeconds()
+            let measurement = EventStream.measureThroughput(
+                scenario: scenario, seed: seed, mode: scenarioOptions.generator.mode,
+                simultaneousOrder: (eventOrder ?? .endsFirst).order)
+            let cpuSeconds = Self.processCPUSeconds() - cpuBefore
+            cpuTimes.append(cpuSeconds)
+            events = measurement.events
+            print("\(scenario.name), generator \(scenarioOptions.generator.rawValue), \((eventOrder ?? .endsFirst).rawValue) order, seed \(seed): \(measurement)")
+            // On a shared machine the wall clock also counts time spent waiting for a core.
+            print("CPU time \(Self.format(cpuSeconds, events: events))")
+        }
+        guard runs > 1 else { return }
+        let sorted = cpuTimes.sorted()
+        print("best of \(runs): \(Self.format(sorted[0], events: events)); median: \(Self.format(sorted[runs / 2], events: events))")
+    }
+
+    private static func format(_ cpuSeconds: Double, events: Int64) -> String {
+        let perCPUSecond = cpuSeconds > 0 ? Double(events) / cpuSeconds / 1e6 : 0
+        return "\(String(format: "%.2f", cpuSeconds)) s: \(String(format: "%.2f", perCPUSecond)) M events per CPU second"
+    }
+
     static func processCPUSeconds() -> Double {
         var time = timespec()
         guard clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time) == 0 else { return 0 }
