@@ -65,12 +65,7 @@ struct WorkloadInFlightQueueTests {
             }
             let count = queue.drainWindow(into: &ends, after: 0)
             drained += (0..<count).map { ends.base[$0] }
-            let nextStart = next < requests.count ? requests[next].start : .max
-            if nextStart >= windowEnd + (1 << queue.windowShift) && !queue.isCurrentWindowOccupied {
-                let target = min(nextStart == .max ? .max : nextStart >> queue.windowShift, queue.firstOccupiedWindow())
-                if target == .max { break }
-                queue.skip(to: target)
-            }
+            guard queue.skipEmptyWindows(nextStart: next < requests.count ? requests[next].start : .max) else { break }
         }
         return drained
     }

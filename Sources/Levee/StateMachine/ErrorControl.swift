@@ -100,7 +100,7 @@ package struct ErrorPolicy: Hashable, Sendable {
     /// Nanoseconds between probes at the start of the ramp, for an outage whose ``backoff(age:)``
     /// is `backoff`: the shorter of the budgeted and floor intervals. With no rate known yet (zero)
     /// it is the floor, never NaN.
-    func probeInterval(backoff: Double, offeredRate: Double, healthyRate: Double, failedProbes: Int = 0) -> Double {
+    func probeInterval(backoff: Double, offeredRate: Double, healthyRate: Double, failedProbes: Int) -> Double {
         min(budgetedProbeInterval(backoff: backoff, offeredRate: offeredRate, healthyRate: healthyRate),
             floorProbeInterval(backoff: backoff, failedProbes: failedProbes))
     }

@@ -109,7 +109,7 @@ struct CalendarQueue {
     // MARK: Operations
 
     /// Adds a request while the window holding its start is being filled (or a later one,
-    /// after ``skip(to:)``).
+    /// after ``skipEmptyWindows(nextStart:)``).
     @inline(__always)
     mutating func push(_ request: InFlightRequest) {
         let index: Int32
@@ -176,29 +176,26 @@ struct CalendarQueue {
         return written
     }
 
-    /// Whether any request ends in the window being filled.
-    var isCurrentWindowOccupied: Bool {
-        occupied[Int(truncatingIfNeeded: window) & (bucketCount / 64 &- 1)] != 0
-    }
-
     /// The window being filled: `time >> windowShift` for the times it covers.
     var currentWindow: Int64 { window }
 
-    /// The first window at or after the one being filled that holds a request, `Int64.max`
-    /// when the queue is empty.
-    func firstOccupiedWindow() -> Int64 {
-        guard count > 0 else { return .max }
+    /// Moves over empty windows. If neither `nextStart` (when the next request to push starts,
+    /// `Int64.max` if none will) nor any request in the queue falls in the window being filled,
+    /// moves to the first window that holds either. Returns `false` when there is neither: the
+    /// queue is empty and nothing more will be pushed.
+    mutating func skipEmptyWindows(nextStart: Int64) -> Bool {
         let words = bucketCount / 64
         let first = Int(truncatingIfNeeded: window) & (words &- 1)
-        var offset = 0
-        while occupied[(first &+ offset) & (words &- 1)] == 0 { offset &+= 1 }
-        return window &+ Int64(offset)
-    }
-
-    /// Moves on to `target`, a window at or before ``firstOccupiedWindow()``: the windows
-    /// skipped are empty.
-    mutating func skip(to target: Int64) {
+        guard nextStart >= (window &+ 1) &<< windowShift, occupied[first] == 0 else { return true }
+        var target = nextStart == .max ? .max : nextStart &>> windowShift
+        if count > 0 {
+            var offset = 0
+            while occupied[(first &+ offset) & (words &- 1)] == 0 { offset &+= 1 }
+            target = min(target, window &+ Int64(offset))
+        }
+        guard target != .max else { return false }
         window = target
+        return true
     }
 
     // MARK: Growth (only past the pre-sized bounds)

@@ -33,8 +33,8 @@ public struct StreamEvent: Sendable, Hashable {
 ///
 /// Performance: in-flight requests wait in a calendar queue (or, for `.goLoadgen`, the Go
 /// original's binary heap) pre-sized for the scenario's peak concurrency, and events are
-/// produced in batches (ends first: one calendar window's worth, merged without a branch per
-/// event) into a reused buffer, so iteration allocates nothing and `next()` is usually a
+/// produced in batches (ends first: whole calendar windows, merged without a branch per event)
+/// into a reused buffer, so iteration allocates nothing and `next()` is usually a
 /// buffer read.
 public struct EventStream: Sendable {
     /// How an end and a start at the same nanosecond, and equal ends, are ordered.
@@ -279,13 +279,7 @@ final class EventStreamEngine: @unchecked Sendable {
             }
             endCount = queue.drainWindow(into: &ends, after: endCount)
             if startCount &+ endCount >= Self.windowBatchTarget { break }
-            // Jump over empty windows to the next one with an arrival or an end in it.
-            let nextArrival = arrivals[arrivalIndex].start
-            if nextArrival >= windowEnd &+ (1 &<< windowShift) && !queue.isCurrentWindowOccupied {
-                let target = min(nextArrival == .max ? .max : nextArrival &>> windowShift, queue.firstOccupiedWindow())
-                if target == .max { break }
-                queue.skip(to: target)
-            }
+            guard queue.skipEmptyWindows(nextStart: arrivals[arrivalIndex].start) else { break }
         }
         let total = startCount &+ endCount
         if total > 0 {
