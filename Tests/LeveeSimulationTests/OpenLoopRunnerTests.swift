@@ -49,6 +49,33 @@ struct OpenLoopRunnerTests {
         #expect(abs(during - 1800) < 200)
     }
 
+    @Test("A candidate that decides every call alike gets the outcome a lane would have counted", arguments: [true, false])
+    func fixedDecisionMatchesLane(admits: Bool) throws {
+        // The same policy as AllowAll or BlockAll, but of a type the harness runs through a lane.
+        let laned = CandidateDescriptor(identifier: "laned", displayName: "Laned", summary: "test") { _ in
+            FixedPolicyThroughLane(admits: admits)
+        }
+        let fixed: CandidateDescriptor = admits ? .allowAll : .blockAll
+        for parallelism in [1, 2] {
+            let result = try OpenLoopBenchmark.run(configuration(
+                seeds: [5], candidates: [.staticBAU, laned, fixed], seriesSeed: 5, parallelism: parallelism))
+            let seed = try #require(result.seedResults.first)
+            var expected = try #require(seed.result(for: "laned"))
+            let derived = try #require(seed.result(for: fixed.identifier))
+            expected.identifier = derived.identifier
+            expected.name = derived.name
+            #expect(derived == expected)
+            #expect(derived.goodBlocked + derived.badAllowed > 0)
+            let series = try #require(result.series)
+            let lanedSeries = try #require(series.candidates.first { $0.identifier == "laned" })
+            let derivedSeries = try #require(series.candidates.first { $0.identifier == fixed.identifier })
+            #expect(derivedSeries.admittedPerSecond == lanedSeries.admittedPerSecond)
+            #expect(derivedSeries.initialState == lanedSeries.initialState)
+            #expect(derivedSeries.transitions.isEmpty)
+            #expect(seed.candidates.map(\.identifier) == ["static-bau", "laned", fixed.identifier])
+        }
+    }
+
     @Test("The same seed gives the same results, whatever the grouping and thread count")
     func determinism() throws {
         let first = try OpenLoopBenchmark.run(configuration(seeds: [7, 8, 9], parallelism: 1))
@@ -174,4 +201,12 @@ struct OpenLoopRunnerTests {
         #expect(prescient["requestsDuringIncidents"] is Int)
         #expect(prescient["timeProportionalEstimate"] is Int)
     }
+}
+
+/// Admits or rejects every call, like the calibration candidates, without being one of them.
+private struct FixedPolicyThroughLane: BenchmarkCandidate {
+    let admits: Bool
+    var reportedState: LeveeState.Kind { admits ? .closed : .open }
+    mutating func admit(slot: Int, at instant: Int64) -> Bool { admits }
+    mutating func complete(slot: Int, succeeded: Bool, at instant: Int64) {}
 }

@@ -16,6 +16,10 @@ public struct CandidateDescriptor: Sendable, Hashable, CustomStringConvertible {
     public let relativeCost: Double
 
     let makeLane: @Sendable (LaneContext) -> LaneDriver
+    /// For a candidate that decides every call the same way (``FixedDecisionCandidate``), what it
+    /// decides and the state it reports: the open loop derives its outcome from the stream's
+    /// tallies instead of running a lane.
+    let fixedDecision: (@Sendable (CandidateEnvironment) -> FixedDecision)?
     /// Runs the closed loop with this candidate type (specialised, like ``makeLane``).
     let runClosedLoop: @Sendable (ClosedLoopRunContext) throws(ClosedLoopError) -> ClosedLoopCandidateResult
 
@@ -30,10 +34,21 @@ public struct CandidateDescriptor: Sendable, Hashable, CustomStringConvertible {
         self.relativeCost = relativeCost
         // The closure is generic over the concrete type, so the lane it builds is specialised.
         self.makeLane = { context in LaneDriver(Lane(candidate: make(context.environment), context: context)) }
+        if let fixed = Candidate.self as? any FixedDecisionCandidate.Type {
+            self.fixedDecision = { environment in
+                FixedDecision(admitsEveryCall: fixed.admitsEveryCall, reportedState: make(environment).reportedState)
+            }
+        } else {
+            self.fixedDecision = nil
+        }
         self.runClosedLoop = { context throws(ClosedLoopError) in try ClosedLoopSimulation.run(context, make: make) }
     }
 
     public var description: String { identifier }
+
+    var reference: CandidateDescriptorReference {
+        CandidateDescriptorReference(identifier: identifier, displayName: displayName)
+    }
 
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.identifier == rhs.identifier }
     public func hash(into hasher: inout Hasher) { hasher.combine(identifier) }
@@ -65,14 +80,14 @@ extension CandidateDescriptor {
     public static let allowAll = CandidateDescriptor(
         identifier: "allow-all", displayName: "AllowAll",
         summary: "calibration: admits every call, always closed",
-        relativeCost: 0.7
+        relativeCost: 0
     ) { _ in AllowAll() }
 
     /// Calibration: rejects everything (BadTraffic is 0 by construction).
     public static let blockAll = CandidateDescriptor(
         identifier: "block-all", displayName: "BlockAll",
         summary: "calibration: rejects every call, always open",
-        relativeCost: 0.8
+        relativeCost: 0
     ) { _ in BlockAll() }
 
     /// Every candidate the harness knows, in the order tables list them before sorting.

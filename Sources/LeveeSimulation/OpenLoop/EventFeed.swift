@@ -35,6 +35,11 @@ struct EventFeed<Source: IteratorProtocol> where Source.Element == StreamEvent {
     private(set) var lastEventTime: Int64 = 0
     /// Requests whose start fell after the last second of the series (counted in the last bucket).
     private(set) var clampedRequests = 0
+    /// Successes of requests that started while the oracle was CLOSED, and failures of those that
+    /// started while it was OPEN: with the per-second tables, what a ``FixedDecisionCandidate``'s
+    /// outcome needs.
+    private(set) var successesWhileClosed = 0
+    private(set) var failuresWhileOpen = 0
 
     init(source: Source, oracle: PrescientOracle, slotCapacity: Int, secondCount: Int) {
         precondition(slotCapacity > 0 && slotCapacity & (slotCapacity - 1) == 0, "slot capacity must be a power of two")
@@ -50,18 +55,41 @@ struct EventFeed<Source: IteratorProtocol> where Source.Element == StreamEvent {
         Array(UnsafeBufferPointer(start: tables.offeredPerSecond, count: tables.secondCount))
     }
 
+    /// Requests started per second while the oracle was OPEN.
+    var openStartsPerSecond: [Int32] {
+        Array(UnsafeBufferPointer(start: tables.openStartsPerSecond, count: tables.secondCount))
+    }
+
+    /// The outcome of a candidate that decides every call the same way, as a lane would have
+    /// counted it: every start admitted or every start rejected, never a transition.
+    func outcome(of decision: FixedDecision, descriptor: CandidateDescriptorReference) -> LaneOutcome {
+        let offered = offeredPerSecond
+        let open = openStartsPerSecond
+        let none = [Int32](repeating: 0, count: offered.count)
+        if decision.admitsEveryCall {
+            return LaneOutcome(
+                descriptor: descriptor, allowed: requestCount, blocked: 0, goodBlocked: 0, badAllowed: failuresWhileOpen,
+                initialState: decision.reportedState, admittedPerSecond: offered, badPerSecond: open, lostPerSecond: none)
+        }
+        return LaneOutcome(
+            descriptor: descriptor, allowed: 0, blocked: requestCount, goodBlocked: successesWhileClosed, badAllowed: 0,
+            initialState: decision.reportedState, admittedPerSecond: none, badPerSecond: none,
+            lostPerSecond: zip(offered, open).map { $0 &- $1 })
+    }
+
     /// Fills `buffer` from the start; returns how many events were written (0 at the end).
     mutating func fill(_ buffer: UnsafeMutableBufferPointer<OpenLoopEvent>) throws(OpenLoopError) -> Int {
         let slotStates = tables.slotStates
         let offered = tables.offeredPerSecond
+        let openStarts = tables.openStartsPerSecond
         var written = 0
         if firstEventTime == nil, buffer.count > 0, let event = source.next() {
             firstEventTime = event.time
-            try prepare(event, into: &buffer[0], slotStates: slotStates, offered: offered)
+            try prepare(event, into: &buffer[0], slotStates: slotStates, offered: offered, openStarts: openStarts)
             written = 1
         }
         while written < buffer.count, let event = source.next() {
-            try prepare(event, into: &buffer[written], slotStates: slotStates, offered: offered)
+            try prepare(event, into: &buffer[written], slotStates: slotStates, offered: offered, openStarts: openStarts)
             written += 1
         }
         eventCount += written
@@ -71,7 +99,8 @@ struct EventFeed<Source: IteratorProtocol> where Source.Element == StreamEvent {
     @inline(__always)
     private mutating func prepare(
         _ event: StreamEvent, into prepared: inout OpenLoopEvent,
-        slotStates: UnsafeMutablePointer<UInt8>, offered: UnsafeMutablePointer<Int32>
+        slotStates: UnsafeMutablePointer<UInt8>, offered: UnsafeMutablePointer<Int32>,
+        openStarts: UnsafeMutablePointer<Int32>
     ) throws(OpenLoopError) {
         let slot = Int(truncatingIfNeeded: event.requestID) & slotMask
         prepared.time = event.time
@@ -91,12 +120,19 @@ struct EventFeed<Source: IteratorProtocol> where Source.Element == StreamEvent {
             prepared.second = UInt32(truncatingIfNeeded: second)
             offered[second] &+= 1
             requestCount &+= 1
-            if open { requestsDuringIncidents &+= 1 }
+            if open {
+                openStarts[second] &+= 1
+                requestsDuringIncidents &+= 1
+            }
         case .success, .failure:
             let state = slotStates[slot]
             guard state != 0 else { throw .unmatchedCompletion(requestID: event.requestID, time: event.time) }
             slotStates[slot] = 0
-            prepared.kind = event.kind == .success ? .success : .failure
+            let succeeded = event.kind == .success
+            // Arithmetic instead of branches: the outcome and the oracle's state are data.
+            successesWhileClosed &+= Int(truncatingIfNeeded: (succeeded && state != 3) ? 1 : 0)
+            failuresWhileOpen &+= Int(truncatingIfNeeded: (!succeeded && state == 3) ? 1 : 0)
+            prepared.kind = succeeded ? .success : .failure
             // The latest start's second: ends never open a new second in the lanes (see `Lane.process`).
             prepared.second = UInt32(truncatingIfNeeded: min(currentSecond, lastSecond))
             prepared.oracleOpenAtStart = state == 3
@@ -121,10 +157,11 @@ struct EventFeed<Source: IteratorProtocol> where Source.Element == StreamEvent {
 }
 
 /// The feed's fixed tables: per slot, whether a request is in flight and the oracle's state at
-/// its start; per second, the requests started.
+/// its start; per second, the requests started, all of them and those while the oracle was OPEN.
 final class FeedTables {
     let slotStates: UnsafeMutablePointer<UInt8>
     let offeredPerSecond: UnsafeMutablePointer<Int32>
+    let openStartsPerSecond: UnsafeMutablePointer<Int32>
     let secondCount: Int
     private let slotCapacity: Int
 
@@ -135,11 +172,14 @@ final class FeedTables {
         slotStates.initialize(repeating: 0, count: slotCapacity)
         offeredPerSecond = .allocate(capacity: secondCount)
         offeredPerSecond.initialize(repeating: 0, count: secondCount)
+        openStartsPerSecond = .allocate(capacity: secondCount)
+        openStartsPerSecond.initialize(repeating: 0, count: secondCount)
     }
 
     deinit {
         slotStates.deallocate()
         offeredPerSecond.deallocate()
+        openStartsPerSecond.deallocate()
     }
 }
 

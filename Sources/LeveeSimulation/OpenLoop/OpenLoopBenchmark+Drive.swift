@@ -13,9 +13,12 @@ extension OpenLoopBenchmark {
     ) throws(OpenLoopError) -> ItemOutput where Source.Element == StreamEvent {
         var feed = EventFeed(source: source, oracle: context.oracle, slotCapacity: context.slotCapacity,
                              secondCount: context.secondCount)
-        var outcomes: [LaneOutcome]
-        if groups.count <= 1 {
-            let lanes = makeLanes(groups.first ?? [], context: context)
+        // Candidates that decide every call alike get no lane; their outcome comes from the feed.
+        let laneGroups = groups.map { $0.filter { $0.fixedDecision == nil } }
+            .enumerated().filter { $0.offset == 0 || !$0.element.isEmpty }.map(\.element)
+        let laneOutcomes: [LaneOutcome]
+        if laneGroups.count <= 1 {
+            let lanes = makeLanes(laneGroups.first ?? [], context: context)
             let chunk = UnsafeMutableBufferPointer<OpenLoopEvent>.allocate(capacity: chunkSize)
             chunk.initialize(repeating: OpenLoopEvent())
             defer { chunk.deallocate() }
@@ -26,9 +29,16 @@ extension OpenLoopBenchmark {
                 for lane in lanes { lane.process(events) }
                 progress?.add(count)
             }
-            outcomes = lanes.map { $0.finish() }
+            laneOutcomes = lanes.map { $0.finish() }
         } else {
-            outcomes = try drivePipelined(feed: &feed, groups: groups, context: context, progress: progress)
+            laneOutcomes = try drivePipelined(feed: &feed, groups: laneGroups, context: context, progress: progress)
+        }
+        // Back in the order the groups list the candidates (lanes keep that order among themselves).
+        let environment = CandidateEnvironment(slo: context.slo, slotCapacity: context.slotCapacity)
+        var nextLane = laneOutcomes.makeIterator()
+        let outcomes = groups.joined().map { descriptor in
+            guard let decision = descriptor.fixedDecision else { return nextLane.next()! }
+            return feed.outcome(of: decision(environment), descriptor: descriptor.reference)
         }
         return finish(feed: feed, outcomes: outcomes, seed: seed, keepSeries: keepSeries, oracle: context.oracle)
     }
@@ -37,9 +47,7 @@ extension OpenLoopBenchmark {
         let environment = CandidateEnvironment(slo: context.slo, slotCapacity: context.slotCapacity)
         return candidates.map { descriptor in
             descriptor.makeLane(LaneContext(
-                environment: environment,
-                descriptor: CandidateDescriptorReference(identifier: descriptor.identifier, displayName: descriptor.displayName),
-                secondCount: context.secondCount))
+                environment: environment, descriptor: descriptor.reference, secondCount: context.secondCount))
         }
     }
 

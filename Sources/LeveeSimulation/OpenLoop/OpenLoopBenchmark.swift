@@ -247,19 +247,22 @@ public enum OpenLoopBenchmark {
         static let generationCost = 8.5
 
         init(seeds: Int, candidates: [CandidateDescriptor], parallelism: Int) {
-            // One thread may do nothing but generate the stream, hence up to one more than candidates.
-            let threadsPerSeed = max(1, min(candidates.count + 1, parallelism / max(1, seeds)))
+            // One thread may do nothing but generate the stream, hence up to one more than lanes.
+            let lanes = candidates.count { $0.fixedDecision == nil }
+            let threadsPerSeed = max(1, min(lanes + 1, parallelism / max(1, seeds)))
             groups = Self.split(candidates, threads: threadsPerSeed)
             concurrentItems = max(1, min(seeds, parallelism / groups.count))
         }
 
         /// Greedy balancing, costliest candidates first; thread 0 starts with the generation cost.
+        /// Candidates without a lane (``FixedDecisionCandidate``) stay with thread 0, which has the feed.
         static func split(_ candidates: [CandidateDescriptor], threads: Int) -> [[CandidateDescriptor]] {
             guard threads > 1 else { return [candidates] }
             var groups = Array(repeating: [CandidateDescriptor](), count: threads)
             var loads = Array(repeating: 0.0, count: threads)
             loads[0] = generationCost
-            for candidate in candidates.sorted(by: { $0.relativeCost > $1.relativeCost }) {
+            groups[0] = candidates.filter { $0.fixedDecision != nil }
+            for candidate in candidates.sorted(by: { $0.relativeCost > $1.relativeCost }) where candidate.fixedDecision == nil {
                 let lightest = loads.indices.min { loads[$0] < loads[$1] }!
                 groups[lightest].append(candidate)
                 loads[lightest] += candidate.relativeCost
