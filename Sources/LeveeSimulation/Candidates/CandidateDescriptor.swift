@@ -12,7 +12,7 @@ public struct CandidateDescriptor: Sendable, Hashable, CustomStringConvertible {
     /// Relative cost per event, used only to balance candidate groups across cores: 1 is a
     /// simple breaker (about 5 ns per event); generating the stream counts as 8.5. The built-in
     /// values are instruction counts of each lane on the first nine hours of Cyber Monday
-    /// (`docs/performance.md`).
+    /// (`docs/performance.md`); the calibration candidates, which need no lane, cost 0.
     public let relativeCost: Double
 
     let makeLane: @Sendable (LaneContext) -> LaneDriver
