@@ -78,7 +78,8 @@ struct LoadgenCommand: ParsableCommand {
 }
 
 extension LoadgenCommand {
-    /// CPU seconds this process has used so far.
+    /// Drains the stream `--runs` times, printing each run's CPU time and, for several, the best
+    /// and the median.
     private func measureThroughput(of scenario: Scenario) {
         let runs = self.runs ?? 1
         var cpuTimes: [Double] = []
@@ -105,6 +106,7 @@ extension LoadgenCommand {
         return "\(String(format: "%.2f", cpuSeconds)) s: \(String(format: "%.2f", perCPUSecond)) M events per CPU second"
     }
 
+    /// CPU seconds this process has used so far.
     static func processCPUSeconds() -> Double {
         var time = timespec()
         guard clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time) == 0 else { return 0 }

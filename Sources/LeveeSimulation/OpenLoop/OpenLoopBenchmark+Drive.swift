@@ -14,8 +14,8 @@ extension OpenLoopBenchmark {
         var feed = EventFeed(source: source, oracle: context.oracle, slotCapacity: context.slotCapacity,
                              secondCount: context.secondCount)
         // Candidates that decide every call alike get no lane; their outcome comes from the feed.
+        // (`ExecutionPlan` keeps them in group 0, so no other group is left empty.)
         let laneGroups = groups.map { $0.filter { $0.fixedDecision == nil } }
-            .enumerated().filter { $0.offset == 0 || !$0.element.isEmpty }.map(\.element)
         let laneOutcomes: [LaneOutcome]
         if laneGroups.count <= 1 {
             let lanes = makeLanes(laneGroups.first ?? [], context: context)
