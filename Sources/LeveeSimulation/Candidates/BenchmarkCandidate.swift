@@ -28,10 +28,32 @@ public protocol BenchmarkCandidate: SendableMetatype {
     /// Calls the candidate could not process because the harness misused it (for example time
     /// going backwards). Reported with the results; always 0 in a sound run.
     var protocolErrors: Int { get }
+
+    /// Whether this candidate type ever reports a ``bulkAdmissionHorizon``. A harness skips the
+    /// bookkeeping for bulk admission when it does not.
+    static var admitsInBulk: Bool { get }
+
+    /// An instant before which, until the candidate next hears of a completion, every call would
+    /// be admitted, and ``admit(slot:at:)`` would change nothing but what
+    /// ``recordBulkAdmissions(through:)`` records; `Int64.min` when there is none (a breaker that
+    /// is open, a limiter at its limit, or a policy that draws a random number per call).
+    ///
+    /// A harness may then admit such calls without calling ``admit(slot:at:)``, and must call
+    /// ``recordBulkAdmissions(through:)`` afterwards. The open-loop benchmark does this for whole
+    /// seconds of arrivals, which saves a call per arrival and, above all, a branch per event.
+    var bulkAdmissionHorizon: Int64 { get }
+
+    /// Records that `count` calls arriving up to `instant` were admitted without
+    /// ``admit(slot:at:)``, while every one of them was before ``bulkAdmissionHorizon``.
+    /// Completions later than `instant` may already have been reported.
+    mutating func recordBulkAdmissions(_ count: Int, through instant: Int64)
 }
 
 extension BenchmarkCandidate {
     public var protocolErrors: Int { 0 }
+    public static var admitsInBulk: Bool { false }
+    public var bulkAdmissionHorizon: Int64 { .min }
+    public mutating func recordBulkAdmissions(_ count: Int, through instant: Int64) {}
 }
 
 /// What a candidate factory gets to build a candidate for one run.

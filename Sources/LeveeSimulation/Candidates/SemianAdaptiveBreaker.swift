@@ -94,6 +94,17 @@ public struct SemianAdaptiveBreaker: BenchmarkCandidate, Sendable {
         return .closed
     }
 
+    public static var admitsInBulk: Bool { true }
+
+    /// With no rejection rate every call is admitted without a random draw until the next
+    /// once-a-second tick, which may set one.
+    public var bulkAdmissionHorizon: Int64 { rejectionRate <= 0 ? ticker.nextTickStart : .min }
+
+    public mutating func recordBulkAdmissions(_ count: Int, through instant: Int64) {
+        // No tick is due before the horizon, so this only moves the ticker's clock forward.
+        if instant > ticker.lastInstant { _ = advance(to: instant) }
+    }
+
     public mutating func admit(slot: Int, at instant: Int64) -> Bool {
         guard advance(to: instant) else { return false }
         if rejectionRate <= 0 { return true }
@@ -101,6 +112,7 @@ public struct SemianAdaptiveBreaker: BenchmarkCandidate, Sendable {
         return !(unitUniform(&generator) < rejectionRate)
     }
 
+    @inline(__always)
     public mutating func complete(slot: Int, succeeded: Bool, at instant: Int64) {
         guard advance(to: instant) else { return }
         window.advance(to: instant)

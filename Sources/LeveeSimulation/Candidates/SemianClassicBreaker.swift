@@ -140,6 +140,17 @@ public struct SemianClassicBreaker: BenchmarkCandidate, Sendable {
         return true
     }
 
+    public static var admitsInBulk: Bool { true }
+
+    /// Closed admits every call. Besides the time check, its one write, marking the slot as no
+    /// half-open call's, is a no-op: a slot's mark is cleared when its call completes, and calls
+    /// that were not admitted never set it.
+    public var bulkAdmissionHorizon: Int64 { internalState == .closed ? .max : .min }
+
+    public mutating func recordBulkAdmissions(_ count: Int, through instant: Int64) {
+        lastInstant = max(lastInstant, instant)
+    }
+
     public mutating func admit(slot: Int, at instant: Int64) -> Bool {
         guard advance(to: instant) else { return false }
         switch internalState {
@@ -167,6 +178,7 @@ public struct SemianClassicBreaker: BenchmarkCandidate, Sendable {
         halfOpenAdmittedAt[slot] = instant
     }
 
+    @inline(__always)
     public mutating func complete(slot: Int, succeeded: Bool, at instant: Int64) {
         guard advance(to: instant) else { return }
         var failed = !succeeded

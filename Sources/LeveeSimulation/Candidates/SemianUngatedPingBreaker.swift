@@ -111,6 +111,18 @@ public struct SemianUngatedPingBreaker: BenchmarkCandidate, Sendable {
         return .closed
     }
 
+    public static var admitsInBulk: Bool { true }
+
+    /// With no rejection rate every business call is admitted without a random draw until the
+    /// next ping is due or the next once-a-second tick, which may set one.
+    public var bulkAdmissionHorizon: Int64 { rejectionRate <= 0 ? min(nextPingAt, ticker.nextTickStart) : .min }
+
+    public mutating func recordBulkAdmissions(_ count: Int, through instant: Int64) {
+        businessAdmitted += count
+        // No tick is due before the horizon, so this only moves the ticker's clock forward.
+        if instant > ticker.lastInstant { _ = advance(to: instant) }
+    }
+
     public mutating func admit(slot: Int, at instant: Int64) -> Bool {
         guard slot >= 0, slot < isPing.count else { protocolErrors += 1; return false }
         guard advance(to: instant) else { return false }
@@ -139,7 +151,11 @@ public struct SemianUngatedPingBreaker: BenchmarkCandidate, Sendable {
     public mutating func complete(slot: Int, succeeded: Bool, at instant: Int64) {
         guard slot >= 0, slot < isPing.count else { protocolErrors += 1; return }
         guard advance(to: instant) else { return }
-        if isPing[slot] {
+        let wasPing = isPing[slot]
+        // Cleared here so that a slot's flag is set only while its ping is in flight; the
+        // business admission's write of `false` then changes nothing (see `bulkAdmissionHorizon`).
+        isPing[slot] = false
+        if wasPing {
             pings.advance(to: instant)
             pings.add(first: succeeded ? 1 : 0, second: succeeded ? 0 : 1)
         } else {

@@ -64,6 +64,11 @@ public struct StaticBreaker: BenchmarkCandidate, Sendable, Hashable {
         internalState == .closed ? .closed : .open
     }
 
+    public static var admitsInBulk: Bool { true }
+
+    /// Closed admits every call and changes nothing; the other states decide per call.
+    public var bulkAdmissionHorizon: Int64 { internalState == .closed ? .max : .min }
+
     public mutating func admit(slot: Int, at instant: Int64) -> Bool {
         switch internalState {
         case .closed:
@@ -90,6 +95,7 @@ public struct StaticBreaker: BenchmarkCandidate, Sendable, Hashable {
         return true
     }
 
+    @inline(__always)
     public mutating func complete(slot: Int, succeeded: Bool, at instant: Int64) {
         if internalState == .halfOpen { halfOpenCalls -= 1 }
         if succeeded {

@@ -115,6 +115,12 @@ public struct StaticWindowBreaker: BenchmarkCandidate, Sendable {
         internalState == .closed ? .closed : .open
     }
 
+    public static var admitsInBulk: Bool { true }
+
+    /// Closed admits every call. Its one write, marking the slot as no probe's, is a no-op: a
+    /// slot's mark is cleared when its call completes, and calls that were not admitted never set it.
+    public var bulkAdmissionHorizon: Int64 { internalState == .closed ? .max : .min }
+
     public mutating func admit(slot: Int, at instant: Int64) -> Bool {
         guard slot >= 0, slot < probeEpisode.count else {
             protocolErrors += 1
@@ -148,6 +154,7 @@ public struct StaticWindowBreaker: BenchmarkCandidate, Sendable {
         return true
     }
 
+    @inline(__always)
     public mutating func complete(slot: Int, succeeded: Bool, at instant: Int64) {
         guard slot >= 0, slot < probeEpisode.count else {
             protocolErrors += 1

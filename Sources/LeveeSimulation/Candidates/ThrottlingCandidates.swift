@@ -19,7 +19,7 @@ struct SecondBuckets: Sendable, Hashable {
     private(set) var newestSecond: Int64 = .min
     /// The first instant after the newest second (`Int64.min` before any): earlier instants leave
     /// the window where it is, which spares every event but the first of each second a division.
-    private var newestSecondEnd: Int64 = .min
+    private(set) var newestSecondEnd: Int64 = .min
     /// Where the newest second's counters are in `counts`.
     private var newestOffset = 0
     private(set) var firstTotal = 0
@@ -102,7 +102,7 @@ struct SecondTicker: Sendable, Hashable {
     private var nextTickSecond: Int64 = 0
     /// The first instant of `nextTickSecond` (`Int64.min` before the first event): an instant
     /// before it has no tick due, found without a division.
-    private var nextTickStart: Int64 = .min
+    private(set) var nextTickStart: Int64 = .min
 
     init(maximumCatchUp: Int) {
         precondition(maximumCatchUp >= 1, "the ticker must catch up at least one tick")
@@ -333,6 +333,14 @@ public struct EnvoyAdmissionControl: BenchmarkCandidate, Sendable, Hashable {
         if exponent != 1, rejection > 0 { rejection = pow(rejection, exponent) }
         return min(configuration.maxRejectionProbability, rejection)
     }
+
+    public static var admitsInBulk: Bool { true }
+
+    /// With no rejection probability every call is admitted, and an admission changes nothing,
+    /// until the window's newest second ends (the oldest second then drops out of the window).
+    /// `rejectionProbability` always holds the probability of the window as it stands: every
+    /// call and completion sets it after moving the window, and admissions add nothing to it.
+    public var bulkAdmissionHorizon: Int64 { rejectionProbability <= 0 ? window.newestSecondEnd : .min }
 
     public mutating func admit(slot: Int, at instant: Int64) -> Bool {
         window.advance(to: instant)

@@ -34,12 +34,12 @@ struct LaneOutcome: Sendable {
 /// loop they call is specialised for it (a protocol witness of a generic type would not be).
 /// One indirect call per chunk, none per event.
 struct LaneDriver {
-    let process: (UnsafeBufferPointer<OpenLoopEvent>) -> Void
+    let process: (OpenLoopChunk) -> Void
     let finish: () -> LaneOutcome
 
     init<Candidate: BenchmarkCandidate>(_ lane: Lane<Candidate>) {
         let box = LaneBox(lane)
-        process = { events in box.lane.process(events) }
+        process = { chunk in box.lane.process(chunk) }
         finish = { box.lane.finish() }
     }
 }
@@ -56,10 +56,12 @@ final class LaneTables {
     let admittedPerSecond: UnsafeMutablePointer<Int32>
     let badPerSecond: UnsafeMutablePointer<Int32>
     let lostPerSecond: UnsafeMutablePointer<Int32>
+    let slotCapacity: Int
     let wordCount: Int
     let secondCount: Int
 
     init(slotCapacity: Int, secondCount: Int) {
+        self.slotCapacity = slotCapacity
         wordCount = (slotCapacity + 63) / 64
         self.secondCount = secondCount
         admittedBits = .allocate(capacity: wordCount)
@@ -77,6 +79,22 @@ final class LaneTables {
         admittedPerSecond.deallocate()
         badPerSecond.deallocate()
         lostPerSecond.deallocate()
+    }
+
+    /// Marks `count` consecutive slots from `firstSlot` (wrapping at the slot capacity) admitted,
+    /// a word at a time.
+    func setAdmitted(firstSlot: Int, count: Int) {
+        var slot = firstSlot
+        var remaining = min(count, slotCapacity)
+        while remaining > 0 {
+            let bit = slot & 63
+            let run = min(remaining, 64 - bit, slotCapacity - slot)
+            let ones: UInt64 = run == 64 ? ~0 : (1 &<< UInt64(run)) &- 1
+            admittedBits[slot &>> 6] |= ones &<< UInt64(bit)
+            remaining -= run
+            slot += run
+            if slot == slotCapacity { slot = 0 }
+        }
     }
 
     static func array(_ pointer: UnsafeMutablePointer<Int32>, count: Int) -> [Int32] {
@@ -128,48 +146,202 @@ struct Lane<Candidate: BenchmarkCandidate> {
         self.lastState = initialState
     }
 
-    /// Feeds the events (in time order) to the candidate and counts its decisions. The slots and
-    /// seconds were bounded by the feed, which is what makes the unchecked table accesses safe.
-    /// Per-second counts accumulate in locals and are stored when a start opens a new second:
-    /// adding to the tables on every event would chain each event on the previous store.
-    mutating func process(_ events: UnsafeBufferPointer<OpenLoopEvent>) {
+    /// Feeds a chunk's events (in time order) to the candidate and counts its decisions.
+    ///
+    /// A candidate that admits in bulk is fed a second of starts at a time. While its
+    /// ``BenchmarkCandidate/bulkAdmissionHorizon`` lies past the second's last start, only the
+    /// ends are walked (through the chunk's index of ends) and the starts are admitted at once.
+    /// Otherwise events go one by one until the horizon passes that start (a due tick or ping
+    /// usually moves it on at the second's first arrival). The decisions, counts and transitions
+    /// are exactly those of calling the candidate for every event; what is saved is, per start,
+    /// a call and a branch on the event's kind that no predictor learns.
+    mutating func process(_ chunk: OpenLoopChunk) {
+        let events = chunk.events
+        guard Candidate.admitsInBulk else {
+            processOneByOne(events, from: 0, to: events.count)
+            return
+        }
+        let groups = chunk.startGroups
+        // Ends before the chunk's first start: no admission to decide.
+        var nextEnd = processEnds(chunk, from: 0, before: groups.isEmpty ? events.count : Int(groups[0].firstPosition))
+        for index in groups.indices {
+            let group = groups[index]
+            let positions = chunk.positions(ofGroup: index)
+            let endsAfter = nextEnd + positions.count - Int(group.count)
+            processGroup(chunk, group, positions: positions, firstEnd: nextEnd)
+            nextEnd = endsAfter
+        }
+    }
+
+    /// One second's starts and the ends among and after them, in segments: admitted in bulk
+    /// while the horizon allows, one by one while it does not.
+    private mutating func processGroup(_ chunk: OpenLoopChunk, _ group: StartGroup, positions: Range<Int>, firstEnd: Int) {
+        let events = chunk.events
+        let last = group.lastStartTime
+        var position = positions.lowerBound
+        var endIndex = firstEnd
+        // The group's starts before `position`, and how many of them the oracle called OPEN.
+        var startsDone = 0
+        var openDone = 0
+        while position < positions.upperBound {
+            if candidate.bulkAdmissionHorizon <= last {
+                let stop = processOneByOne(events, from: position, to: positions.upperBound, untilHorizonPasses: last)
+                if stop == positions.upperBound { return }
+                let segment = Self.countStarts(events, position..<stop)
+                startsDone += segment.count
+                openDone += segment.open
+                endIndex += stop - position - segment.count
+                position = stop
+                continue
+            }
+            // Every start from `position` on would be admitted: mark them all, then walk the ends.
+            let slotMask = tables.slotCapacity &- 1
+            tables.setAdmitted(firstSlot: (Int(group.firstSlot) &+ startsDone) & slotMask, count: Int(group.count) - startsDone)
+            let resume = processEnds(chunk, from: endIndex, before: positions.upperBound, whileAdmittingThrough: last)
+            if resume == positions.upperBound {
+                let count = Int(group.count) - startsDone
+                countAdmittedStarts(second: Int(group.second), count: count, open: Int(group.openCount) - openDone)
+                if count > 0 { candidate.recordBulkAdmissions(count, through: last) }
+                return
+            }
+            // The horizon moved back at the end just before `resume`: the starts before it were
+            // admitted in bulk; the next segment decides the rest (and rewrites their bits).
+            let segment = Self.countStarts(events, position..<resume)
+            countAdmittedStarts(second: Int(group.second), count: segment.count, open: segment.open)
+            if segment.count > 0 { candidate.recordBulkAdmissions(segment.count, through: segment.last) }
+            startsDone += segment.count
+            openDone += segment.open
+            endIndex += resume - position - segment.count
+            position = resume
+        }
+    }
+
+    /// The starts among `events[range]`: how many, how many while the oracle was OPEN, and the last one's time.
+    private static func countStarts(
+        _ events: UnsafeBufferPointer<OpenLoopEvent>, _ range: Range<Int>
+    ) -> (count: Int, open: Int, last: Int64) {
+        var count = 0
+        var open = 0
+        var last = Int64.min
+        for event in events[range] where event.kind == .start {
+            count &+= 1
+            open &+= event.oracleOpenAtStart ? 1 : 0
+            last = event.time
+        }
+        return (count, open, last)
+    }
+
+    /// Adds starts admitted in bulk to the per-second counts, as ``processOneByOne`` would have.
+    private mutating func countAdmittedStarts(second: Int, count: Int, open: Int) {
+        if second != counts.second { counts.flush(into: tables, next: second) }
+        counts.starts &+= count
+        counts.admittedThisSecond &+= count
+        counts.badThisSecond &+= open
+    }
+
+    /// Processes the ends listed in the chunk's index from `first` on, while their positions are
+    /// before `limit`. With `horizonBound`, stops after an end that moved the candidate's
+    /// ``BenchmarkCandidate/bulkAdmissionHorizon`` to or before it. Returns the position to
+    /// resume at: `limit`, or the one after that end.
+    private mutating func processEnds(
+        _ chunk: OpenLoopChunk, from first: Int, before limit: Int, whileAdmittingThrough horizonBound: Int64? = nil
+    ) -> Int {
         let bits = tables.admittedBits
         var counts = self.counts
         var lastState = self.lastState
-        for event in events {
-            let slot = Int(event.slot)
-            let word = slot &>> 6
-            let bit: UInt64 = 1 &<< UInt64(slot & 63)
-            switch event.kind {
-            case .start:
-                let second = Int(event.second)
-                if second != counts.second { counts.flush(into: tables, next: second) }
-                counts.starts &+= 1
-                if candidate.admit(slot: slot, at: event.time) {
-                    bits[word] |= bit
-                    counts.admittedThisSecond &+= 1
-                    if event.oracleOpenAtStart { counts.badThisSecond &+= 1 }
-                } else {
-                    bits[word] &= ~bit
-                    if !event.oracleOpenAtStart { counts.lostThisSecond &+= 1 }
-                }
-            case .success, .failure:
-                let succeeded = event.kind == .success
-                if bits[word] & bit != 0 {
-                    candidate.complete(slot: slot, succeeded: succeeded, at: event.time)
-                    if !succeeded && event.oracleOpenAtStart { counts.badAllowed &+= 1 }
-                } else if succeeded && !event.oracleOpenAtStart {
-                    counts.goodBlocked &+= 1
-                }
-            }
-            let state = candidate.reportedState
-            if state != lastState {
-                transitions.append(CandidateTransition(time: event.time, from: lastState, to: state))
-                lastState = state
-            }
+        defer {
+            self.counts = counts
+            self.lastState = lastState
+        }
+        var index = first
+        while index < chunk.endPositions.count {
+            let position = Int(chunk.endPositions[index])
+            if position >= limit { break }
+            index &+= 1
+            processEnd(chunk.events[position], bits: bits, counts: &counts)
+            noteState(at: chunk.events[position].time, lastState: &lastState)
+            if let horizonBound, candidate.bulkAdmissionHorizon <= horizonBound { return position + 1 }
+        }
+        return limit
+    }
+
+    /// Feeds the events at positions `first..<limit` to the candidate one by one.
+    /// Per-second counts accumulate in locals and are stored when a start opens a new second:
+    /// adding to the tables on every event would chain each event on the previous store.
+    private mutating func processOneByOne(_ events: UnsafeBufferPointer<OpenLoopEvent>, from first: Int, to limit: Int) {
+        let bits = tables.admittedBits
+        var counts = self.counts
+        var lastState = self.lastState
+        for event in events[first..<limit] {
+            processEvent(event, bits: bits, counts: &counts, lastState: &lastState)
         }
         self.counts = counts
         self.lastState = lastState
+    }
+
+    /// The same, but stops after the event that moves the candidate's bulk-admission horizon
+    /// past `bound`; returns the position after it, or `limit`.
+    private mutating func processOneByOne(
+        _ events: UnsafeBufferPointer<OpenLoopEvent>, from first: Int, to limit: Int, untilHorizonPasses bound: Int64
+    ) -> Int {
+        let bits = tables.admittedBits
+        var counts = self.counts
+        var lastState = self.lastState
+        defer {
+            self.counts = counts
+            self.lastState = lastState
+        }
+        for position in first..<limit {
+            processEvent(events[position], bits: bits, counts: &counts, lastState: &lastState)
+            if candidate.bulkAdmissionHorizon > bound { return position + 1 }
+        }
+        return limit
+    }
+
+    @inline(__always)
+    private mutating func processEvent(
+        _ event: OpenLoopEvent, bits: UnsafeMutablePointer<UInt64>, counts: inout Counts, lastState: inout LeveeState.Kind
+    ) {
+        if event.kind == .start {
+            let slot = Int(event.slot)
+            let word = slot &>> 6
+            let bit: UInt64 = 1 &<< UInt64(slot & 63)
+            let second = Int(event.second)
+            if second != counts.second { counts.flush(into: tables, next: second) }
+            counts.starts &+= 1
+            if candidate.admit(slot: slot, at: event.time) {
+                bits[word] |= bit
+                counts.admittedThisSecond &+= 1
+                if event.oracleOpenAtStart { counts.badThisSecond &+= 1 }
+            } else {
+                bits[word] &= ~bit
+                if !event.oracleOpenAtStart { counts.lostThisSecond &+= 1 }
+            }
+        } else {
+            processEnd(event, bits: bits, counts: &counts)
+        }
+        noteState(at: event.time, lastState: &lastState)
+    }
+
+    @inline(__always)
+    private mutating func processEnd(_ event: OpenLoopEvent, bits: UnsafeMutablePointer<UInt64>, counts: inout Counts) {
+        let slot = Int(event.slot)
+        let succeeded = event.kind == .success
+        if bits[slot &>> 6] & (1 &<< UInt64(slot & 63)) != 0 {
+            candidate.complete(slot: slot, succeeded: succeeded, at: event.time)
+            if !succeeded && event.oracleOpenAtStart { counts.badAllowed &+= 1 }
+        } else if succeeded && !event.oracleOpenAtStart {
+            counts.goodBlocked &+= 1
+        }
+    }
+
+    @inline(__always)
+    private mutating func noteState(at time: Int64, lastState: inout LeveeState.Kind) {
+        let state = candidate.reportedState
+        if state != lastState {
+            transitions.append(CandidateTransition(time: time, from: lastState, to: state))
+            lastState = state
+        }
     }
 
     func finish() -> LaneOutcome {

@@ -6,10 +6,8 @@ import Synchronization
 final class ChunkRing: @unchecked Sendable {
     // Unchecked: the buffers are written only by the producer, and only while no consumer may
     // read them (ordered by the acquire/release counters below).
-    private let storage: UnsafeMutablePointer<OpenLoopEvent>
-    private let counts: UnsafeMutablePointer<Int>
+    private let buffers: [ChunkBuffer]
     private let chunkCount: Int
-    private let chunkSize: Int
     /// Chunks published so far.
     private let published = Atomic<Int>(0)
     /// Per consumer: chunks it has finished with.
@@ -18,33 +16,25 @@ final class ChunkRing: @unchecked Sendable {
 
     init(chunks: Int, chunkSize: Int, consumers: Int) {
         chunkCount = chunks
-        self.chunkSize = chunkSize
         consumerCount = consumers
-        storage = .allocate(capacity: chunks * chunkSize)
-        storage.initialize(repeating: OpenLoopEvent(), count: chunks * chunkSize)
-        counts = .allocate(capacity: chunks)
-        counts.initialize(repeating: 0, count: chunks)
+        buffers = (0..<chunks).map { _ in ChunkBuffer(capacity: chunkSize) }
         consumed = .allocate(capacity: max(1, consumers))
         for index in 0..<max(1, consumers) { (consumed + index).initialize(to: Atomic(0)) }
     }
 
     deinit {
-        storage.deallocate()
-        counts.deallocate()
         consumed.deinitialize(count: max(1, consumerCount))
         consumed.deallocate()
     }
 
-    private func chunk(_ sequence: Int) -> UnsafeMutableBufferPointer<OpenLoopEvent> {
-        UnsafeMutableBufferPointer(start: storage + (sequence % chunkCount) * chunkSize, count: chunkSize)
-    }
+    private func buffer(_ sequence: Int) -> ChunkBuffer { buffers[sequence % chunkCount] }
 
     /// Fills chunks with `fill` (which returns how many events it wrote, 0 at the end) until the
     /// end, publishing each and then passing it to `afterPublishing`. An empty chunk is always
     /// published last, also when `fill` throws, so consumers stop.
     func produce(
-        _ fill: (UnsafeMutableBufferPointer<OpenLoopEvent>) throws(OpenLoopError) -> Int,
-        afterPublishing: (UnsafeBufferPointer<OpenLoopEvent>) -> Void
+        _ fill: (ChunkBuffer) throws(OpenLoopError) -> Int,
+        afterPublishing: (OpenLoopChunk) -> Void
     ) throws(OpenLoopError) {
         var sequence = 0
         while true {
@@ -53,31 +43,31 @@ final class ChunkRing: @unchecked Sendable {
             if reusable > 0 {
                 Self.wait { (0..<consumerCount).allSatisfy { consumed[$0].load(ordering: .acquiring) >= reusable } }
             }
-            let buffer = chunk(sequence)
+            let buffer = buffer(sequence)
             var count = 0
             var failure: OpenLoopError?
             do {
                 count = try fill(buffer)
             } catch {
                 failure = error
+                buffer.setCounts(events: 0, ends: 0, startGroups: 0)
             }
-            counts[sequence % chunkCount] = count
             published.store(sequence + 1, ordering: .releasing)
             if let failure { throw failure }
             if count == 0 { return }
-            afterPublishing(UnsafeBufferPointer(rebasing: buffer[0..<count]))
+            afterPublishing(buffer.chunk)
             sequence += 1
         }
     }
 
     /// Passes every published chunk to `process`, in order, until the empty one.
-    func consume(as consumer: Int, _ process: (UnsafeBufferPointer<OpenLoopEvent>) -> Void) {
+    func consume(as consumer: Int, _ process: (OpenLoopChunk) -> Void) {
         var sequence = 0
         while true {
             Self.wait { published.load(ordering: .acquiring) > sequence }
-            let count = counts[sequence % chunkCount]
-            if count == 0 { return }
-            process(UnsafeBufferPointer(rebasing: chunk(sequence)[0..<count]))
+            let chunk = buffer(sequence).chunk
+            if chunk.events.isEmpty { return }
+            process(chunk)
             consumed[consumer].store(sequence + 1, ordering: .releasing)
             sequence += 1
         }

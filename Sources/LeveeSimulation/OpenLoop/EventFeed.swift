@@ -77,34 +77,40 @@ struct EventFeed<Source: IteratorProtocol> where Source.Element == StreamEvent {
             lostPerSecond: zip(offered, open).map { $0 &- $1 })
     }
 
-    /// Fills `buffer` from the start; returns how many events were written (0 at the end).
-    mutating func fill(_ buffer: UnsafeMutableBufferPointer<OpenLoopEvent>) throws(OpenLoopError) -> Int {
+    /// Fills `buffer` from the start, with its index of ends and of starts by second; returns how
+    /// many events were written (0 at the end).
+    mutating func fill(_ buffer: ChunkBuffer) throws(OpenLoopError) -> Int {
         let slotStates = tables.slotStates
         let offered = tables.offeredPerSecond
         let openStarts = tables.openStartsPerSecond
+        var index = ChunkIndexWriter(buffer)
         var written = 0
-        if firstEventTime == nil, buffer.count > 0, let event = source.next() {
+        defer {
+            eventCount += written
+            buffer.setCounts(events: written, ends: index.endCount, startGroups: index.finish())
+        }
+        if firstEventTime == nil, let event = source.next() {
             firstEventTime = event.time
-            try prepare(event, into: &buffer[0], slotStates: slotStates, offered: offered, openStarts: openStarts)
+            try prepare(event, at: 0, into: buffer.events, index: &index, slotStates: slotStates, offered: offered, openStarts: openStarts)
             written = 1
         }
-        while written < buffer.count, let event = source.next() {
-            try prepare(event, into: &buffer[written], slotStates: slotStates, offered: offered, openStarts: openStarts)
+        while written < buffer.capacity, let event = source.next() {
+            try prepare(event, at: written, into: buffer.events, index: &index, slotStates: slotStates, offered: offered, openStarts: openStarts)
             written += 1
         }
-        eventCount += written
         return written
     }
 
     @inline(__always)
     private mutating func prepare(
-        _ event: StreamEvent, into prepared: inout OpenLoopEvent,
-        slotStates: UnsafeMutablePointer<UInt8>, offered: UnsafeMutablePointer<Int32>,
-        openStarts: UnsafeMutablePointer<Int32>
+        _ event: StreamEvent, at position: Int, into events: UnsafeMutablePointer<OpenLoopEvent>,
+        index: inout ChunkIndexWriter, slotStates: UnsafeMutablePointer<UInt8>,
+        offered: UnsafeMutablePointer<Int32>, openStarts: UnsafeMutablePointer<Int32>
     ) throws(OpenLoopError) {
+        let prepared = events + position
         let slot = Int(truncatingIfNeeded: event.requestID) & slotMask
-        prepared.time = event.time
-        prepared.slot = UInt32(truncatingIfNeeded: slot)
+        prepared.pointee.time = event.time
+        prepared.pointee.slot = UInt32(truncatingIfNeeded: slot)
         lastEventTime = event.time
         switch event.kind {
         case .start:
@@ -115,9 +121,11 @@ struct EventFeed<Source: IteratorProtocol> where Source.Element == StreamEvent {
             let open = oracle.advance(to: event.time)
             slotStates[slot] = open ? 3 : 1
             let second = second(of: event.time)
-            prepared.kind = .start
-            prepared.oracleOpenAtStart = open
-            prepared.second = UInt32(truncatingIfNeeded: second)
+            prepared.pointee.kind = .start
+            prepared.pointee.oracleOpenAtStart = open
+            prepared.pointee.second = UInt32(truncatingIfNeeded: second)
+            index.addStart(at: position, second: UInt32(truncatingIfNeeded: second),
+                           slot: UInt32(truncatingIfNeeded: slot), open: open, time: event.time)
             offered[second] &+= 1
             requestCount &+= 1
             if open {
@@ -132,10 +140,11 @@ struct EventFeed<Source: IteratorProtocol> where Source.Element == StreamEvent {
             // Arithmetic instead of branches: the outcome and the oracle's state are data.
             successesWhileClosed &+= Int(truncatingIfNeeded: (succeeded && state != 3) ? 1 : 0)
             failuresWhileOpen &+= Int(truncatingIfNeeded: (!succeeded && state == 3) ? 1 : 0)
-            prepared.kind = succeeded ? .success : .failure
+            prepared.pointee.kind = succeeded ? .success : .failure
             // The latest start's second: ends never open a new second in the lanes (see `Lane.process`).
-            prepared.second = UInt32(truncatingIfNeeded: min(currentSecond, lastSecond))
-            prepared.oracleOpenAtStart = state == 3
+            prepared.pointee.second = UInt32(truncatingIfNeeded: min(currentSecond, lastSecond))
+            prepared.pointee.oracleOpenAtStart = state == 3
+            index.addEnd(at: position)
         }
     }
 
@@ -153,6 +162,46 @@ struct EventFeed<Source: IteratorProtocol> where Source.Element == StreamEvent {
             return lastSecond
         }
         return currentSecond
+    }
+}
+
+/// Builds a chunk's index of ends and of starts by second while the feed fills it. The group
+/// being filled stays in a local until the next second begins.
+private struct ChunkIndexWriter {
+    let endPositions: UnsafeMutablePointer<Int32>
+    let startGroups: UnsafeMutablePointer<StartGroup>
+    private(set) var endCount = 0
+    private var groupCount = 0
+    /// The group being filled; none while its count is 0.
+    private var current = StartGroup()
+
+    init(_ buffer: ChunkBuffer) {
+        endPositions = buffer.endPositions
+        startGroups = buffer.startGroups
+    }
+
+    @inline(__always)
+    mutating func addEnd(at position: Int) {
+        endPositions[endCount] = Int32(truncatingIfNeeded: position)
+        endCount &+= 1
+    }
+
+    @inline(__always)
+    mutating func addStart(at position: Int, second: UInt32, slot: UInt32, open: Bool, time: Int64) {
+        if current.second != second || current.count == 0 {
+            if current.count > 0 { startGroups[groupCount] = current; groupCount &+= 1 }
+            current = StartGroup(firstPosition: Int32(truncatingIfNeeded: position), second: second, firstSlot: slot)
+        }
+        current.count &+= 1
+        current.openCount &+= open ? 1 : 0
+        current.lastStartTime = time
+    }
+
+    /// Stores the last group; returns the number of groups.
+    mutating func finish() -> Int {
+        if current.count > 0 { startGroups[groupCount] = current; groupCount &+= 1 }
+        current = StartGroup()
+        return groupCount
     }
 }
 

@@ -19,14 +19,12 @@ extension OpenLoopBenchmark {
         let laneOutcomes: [LaneOutcome]
         if laneGroups.count <= 1 {
             let lanes = makeLanes(laneGroups.first ?? [], context: context)
-            let chunk = UnsafeMutableBufferPointer<OpenLoopEvent>.allocate(capacity: chunkSize)
-            chunk.initialize(repeating: OpenLoopEvent())
-            defer { chunk.deallocate() }
+            let buffer = ChunkBuffer(capacity: chunkSize)
             while true {
-                let count = try feed.fill(chunk)
+                let count = try feed.fill(buffer)
                 if count == 0 { break }
-                let events = UnsafeBufferPointer(rebasing: chunk[0..<count])
-                for lane in lanes { lane.process(events) }
+                let chunk = buffer.chunk
+                for lane in lanes { lane.process(chunk) }
                 progress?.add(count)
             }
             laneOutcomes = lanes.map { $0.finish() }
@@ -63,8 +61,8 @@ extension OpenLoopBenchmark {
             let thread = Thread {
                 // Lanes are made on the thread that runs them: they never cross threads.
                 let lanes = makeLanes(candidates, context: context)
-                ring.consume(as: consumer) { events in
-                    for lane in lanes { lane.process(events) }
+                ring.consume(as: consumer) { chunk in
+                    for lane in lanes { lane.process(chunk) }
                 }
                 let outcomes = lanes.map { $0.finish() }
                 consumerOutcomes.slots.withLock { $0[consumer + 1] = outcomes }
@@ -77,12 +75,12 @@ extension OpenLoopBenchmark {
         let lanes = makeLanes(groups[0], context: context)
         var failure: OpenLoopError?
         do {
-            try ring.produce { (chunk: UnsafeMutableBufferPointer<OpenLoopEvent>) throws(OpenLoopError) -> Int in
-                let count = try feed.fill(chunk)
+            try ring.produce { (buffer: ChunkBuffer) throws(OpenLoopError) -> Int in
+                let count = try feed.fill(buffer)
                 progress?.add(count)
                 return count
-            } afterPublishing: { events in
-                for lane in lanes { lane.process(events) }
+            } afterPublishing: { chunk in
+                for lane in lanes { lane.process(chunk) }
             }
         } catch {
             failure = error
