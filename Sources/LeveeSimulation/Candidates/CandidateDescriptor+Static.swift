@@ -83,7 +83,8 @@ extension CandidateDescriptor {
         CandidateDescriptor(
             identifier: identifier, displayName: displayName,
             summary: "static breaker: \(configuration.threshold) failures in \(DurationText.format(configuration.windowNanoseconds)) open, "
-                + "\(DurationText.format(configuration.openNanoseconds)) open, \(configuration.probes) probe(s) close"
+                + "\(DurationText.format(configuration.openNanoseconds)) open, \(configuration.probes) probe(s) close",
+            relativeCost: 2
         ) { environment in
             StaticWindowBreaker(configuration: configuration, slotCapacity: environment.slotCapacity)
         }

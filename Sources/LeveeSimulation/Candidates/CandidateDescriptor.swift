@@ -9,10 +9,11 @@ public struct CandidateDescriptor: Sendable, Hashable, CustomStringConvertible {
     public let displayName: String
     /// One line on what the candidate is.
     public let summary: String
-    /// Relative cost per event, used only to balance candidate groups across cores: 1 is a
-    /// simple breaker (about 5 ns per event); generating the stream counts as 8.5. The built-in
-    /// values are instruction counts of each lane on the first nine hours of Cyber Monday
-    /// (`docs/performance.md`); the calibration candidates, which need no lane, cost 0.
+    /// Relative cost per event, used only to balance candidate groups across cores: 1 is
+    /// Static-Peak's lane, which admits in bulk while closed (about 20 instructions per event);
+    /// generating the stream counts as 17. The built-in values are instruction counts of each
+    /// lane on Cyber Monday shortened twentyfold (`docs/performance.md`); the calibration
+    /// candidates, which need no lane, cost 0.
     public let relativeCost: Double
 
     let makeLane: @Sendable (LaneContext) -> LaneDriver
@@ -59,7 +60,7 @@ extension CandidateDescriptor {
     public static let levee = CandidateDescriptor(
         identifier: "levee", displayName: "Levee",
         summary: "Levee's controller, configured by the SLO alone",
-        relativeCost: 7.7
+        relativeCost: 15
     ) { environment in
         LeveeCandidate(slo: environment.slo, slotCapacity: environment.slotCapacity)
     }
