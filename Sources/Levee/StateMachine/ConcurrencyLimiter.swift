@@ -88,14 +88,17 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     var measuredAt: Int64 = 0
     var baselineSamples: Double = 0
 
-    /// The limit in force, if any.
+    /// The limit in force, if any. Inlined: called out of line, the getter was handed a copy of
+    /// the whole limiter (136 bytes, a `memcpy` per admission).
     var activeLimit: Int? {
-        switch phase {
-        case .idle, .watching: return nil
-        case .limiting:
-            let enforced = Int(limit.rounded(.down))
-            if case .idle = remeasurement { return enforced }
-            return min(enforced, Int(Self.overloadFloor))
+        @inline(__always) get {
+            switch phase {
+            case .idle, .watching: return nil
+            case .limiting:
+                let enforced = Int(limit.rounded(.down))
+                if case .idle = remeasurement { return enforced }
+                return min(enforced, Int(Self.overloadFloor))
+            }
         }
     }
 
