@@ -60,7 +60,7 @@ extension CandidateDescriptor {
     public static let levee = CandidateDescriptor(
         identifier: "levee", displayName: "Levee",
         summary: "Levee's controller, configured by the SLO alone",
-        relativeCost: 15
+        relativeCost: 14
     ) { environment in
         LeveeCandidate(slo: environment.slo, slotCapacity: environment.slotCapacity)
     }
