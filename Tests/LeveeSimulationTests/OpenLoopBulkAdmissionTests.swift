@@ -3,9 +3,8 @@ import Synchronization
 import Testing
 @testable import LeveeSimulation
 
-/// Lanes admit whole seconds of arrivals at once while a candidate's
-/// `bulkAdmissionHorizon` allows it; the results must be those of calling the candidate for
-/// every arrival.
+/// Lanes admit whole seconds of arrivals at once while a candidate says it would admit them
+/// (`wouldAdmitInBulk`); the results must be those of calling the candidate for every arrival.
 @Suite("Open loop: bulk admission")
 struct OpenLoopBulkAdmissionTests {
     // Calm, an incident that trips every breaker, a partial recovery, calm again: closed,
@@ -28,6 +27,7 @@ struct OpenLoopBulkAdmissionTests {
             SemianUngatedPingBreaker(configuration: .takeOne, slotCapacity: environment.slotCapacity)
         }),
         ("envoy-admission", { environment in EnvoyAdmissionControl(slo: environment.slo) }),
+        ("sre-throttle", { _ in SREAdaptiveThrottle() }),
     ]
 
     @Test("A lane that admits in bulk counts exactly what calling the candidate per arrival counts",
@@ -102,7 +102,7 @@ private struct CountingBulk: BenchmarkCandidate {
     static var admitsInBulk: Bool { true }
     var reportedState: LeveeState.Kind { wrapped.reportedState }
     var protocolErrors: Int { wrapped.protocolErrors }
-    var bulkAdmissionHorizon: Int64 { wrapped.bulkAdmissionHorizon }
+    func wouldAdmitInBulk(_ count: Int, through instant: Int64) -> Bool { wrapped.wouldAdmitInBulk(count, through: instant) }
     mutating func admit(slot: Int, at instant: Int64) -> Bool { wrapped.admit(slot: slot, at: instant) }
     mutating func complete(slot: Int, succeeded: Bool, at instant: Int64) {
         wrapped.complete(slot: slot, succeeded: succeeded, at: instant)

@@ -29,30 +29,32 @@ public protocol BenchmarkCandidate: SendableMetatype {
     /// going backwards). Reported with the results; always 0 in a sound run.
     var protocolErrors: Int { get }
 
-    /// Whether this candidate type ever reports a ``bulkAdmissionHorizon``. A harness skips the
-    /// bookkeeping for bulk admission when it does not.
+    /// Whether ``wouldAdmitInBulk(_:through:)`` can ever be true for this candidate type. A
+    /// harness skips the bookkeeping for bulk admission when it cannot.
     static var admitsInBulk: Bool { get }
 
-    /// An instant before which, until the candidate next hears of a completion, every call would
-    /// be admitted, and ``admit(slot:at:)`` would change nothing but what
-    /// ``recordBulkAdmissions(through:)`` records; `Int64.min` when there is none (a breaker that
-    /// is open, a limiter at its limit, or a policy that draws a random number per call).
+    /// Whether the next `count` calls, arriving in order up to `instant` with no completion
+    /// among them, would all be admitted, and ``admit(slot:at:)`` would change nothing but what
+    /// ``recordBulkAdmissions(_:through:)`` replays; also while completions of calls it admitted
+    /// earlier come in between, until one of them makes this false. False for a breaker that is
+    /// open, a limiter that counts calls in flight, or a policy that draws a random number per call.
     ///
     /// A harness may then admit such calls without calling ``admit(slot:at:)``, and must call
-    /// ``recordBulkAdmissions(through:)`` afterwards. The open-loop benchmark does this for whole
-    /// seconds of arrivals, which saves a call per arrival and, above all, a branch per event.
-    var bulkAdmissionHorizon: Int64 { get }
+    /// ``recordBulkAdmissions(_:through:)`` before any completion later than `instant`. The
+    /// open-loop benchmark does this for whole seconds of arrivals, which saves a call per
+    /// arrival and, above all, a branch per event on whether it is an arrival.
+    func wouldAdmitInBulk(_ count: Int, through instant: Int64) -> Bool
 
     /// Records that `count` calls arriving up to `instant` were admitted without
-    /// ``admit(slot:at:)``, while every one of them was before ``bulkAdmissionHorizon``.
-    /// Completions later than `instant` may already have been reported.
+    /// ``admit(slot:at:)`` while ``wouldAdmitInBulk(_:through:)`` held for them. Completions
+    /// between those calls may already have been reported; none later than `instant` has.
     mutating func recordBulkAdmissions(_ count: Int, through instant: Int64)
 }
 
 extension BenchmarkCandidate {
     public var protocolErrors: Int { 0 }
     public static var admitsInBulk: Bool { false }
-    public var bulkAdmissionHorizon: Int64 { .min }
+    public func wouldAdmitInBulk(_ count: Int, through instant: Int64) -> Bool { false }
     public mutating func recordBulkAdmissions(_ count: Int, through instant: Int64) {}
 }
 

@@ -3,7 +3,7 @@ extension CandidateDescriptor {
     public static let sreThrottle = CandidateDescriptor(
         identifier: "sre-throttle", displayName: "SRE-Throttle",
         summary: "Google SRE adaptive throttling: reject with max(0, (requests - 2 accepts)/(requests + 1)), 2 min window",
-        relativeCost: 4.3
+        relativeCost: 2.7
     ) { _ in SREAdaptiveThrottle(configuration: .standard) }
 
     /// Envoy admission control with the run's SLO success rate as the threshold.

@@ -98,10 +98,12 @@ public struct SemianAdaptiveBreaker: BenchmarkCandidate, Sendable {
 
     /// With no rejection rate every call is admitted without a random draw until the next
     /// once-a-second tick, which may set one.
-    public var bulkAdmissionHorizon: Int64 { rejectionRate <= 0 ? ticker.nextTickStart : .min }
+    public func wouldAdmitInBulk(_ count: Int, through instant: Int64) -> Bool {
+        rejectionRate <= 0 && instant < ticker.nextTickStart
+    }
 
     public mutating func recordBulkAdmissions(_ count: Int, through instant: Int64) {
-        // No tick is due before the horizon, so this only moves the ticker's clock forward.
+        // No tick is due before `instant`, so this only moves the ticker's clock forward.
         if instant > ticker.lastInstant { _ = advance(to: instant) }
     }
 

@@ -145,7 +145,7 @@ public struct SemianClassicBreaker: BenchmarkCandidate, Sendable {
     /// Closed admits every call. Besides the time check, its one write, marking the slot as no
     /// half-open call's, is a no-op: a slot's mark is cleared when its call completes, and calls
     /// that were not admitted never set it.
-    public var bulkAdmissionHorizon: Int64 { internalState == .closed ? .max : .min }
+    public func wouldAdmitInBulk(_ count: Int, through instant: Int64) -> Bool { internalState == .closed }
 
     public mutating func recordBulkAdmissions(_ count: Int, through instant: Int64) {
         lastInstant = max(lastInstant, instant)

@@ -115,11 +115,13 @@ public struct SemianUngatedPingBreaker: BenchmarkCandidate, Sendable {
 
     /// With no rejection rate every business call is admitted without a random draw until the
     /// next ping is due or the next once-a-second tick, which may set one.
-    public var bulkAdmissionHorizon: Int64 { rejectionRate <= 0 ? min(nextPingAt, ticker.nextTickStart) : .min }
+    public func wouldAdmitInBulk(_ count: Int, through instant: Int64) -> Bool {
+        rejectionRate <= 0 && instant < min(nextPingAt, ticker.nextTickStart)
+    }
 
     public mutating func recordBulkAdmissions(_ count: Int, through instant: Int64) {
         businessAdmitted += count
-        // No tick is due before the horizon, so this only moves the ticker's clock forward.
+        // No tick is due before `instant`, so this only moves the ticker's clock forward.
         if instant > ticker.lastInstant { _ = advance(to: instant) }
     }
 
@@ -153,7 +155,7 @@ public struct SemianUngatedPingBreaker: BenchmarkCandidate, Sendable {
         guard advance(to: instant) else { return }
         let wasPing = isPing[slot]
         // Cleared here so that a slot's flag is set only while its ping is in flight; the
-        // business admission's write of `false` then changes nothing (see `bulkAdmissionHorizon`).
+        // business admission's write of `false` then changes nothing (see `wouldAdmitInBulk`).
         isPing[slot] = false
         if wasPing {
             pings.advance(to: instant)

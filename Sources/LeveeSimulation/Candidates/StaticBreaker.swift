@@ -67,7 +67,7 @@ public struct StaticBreaker: BenchmarkCandidate, Sendable, Hashable {
     public static var admitsInBulk: Bool { true }
 
     /// Closed admits every call and changes nothing; the other states decide per call.
-    public var bulkAdmissionHorizon: Int64 { internalState == .closed ? .max : .min }
+    public func wouldAdmitInBulk(_ count: Int, through instant: Int64) -> Bool { internalState == .closed }
 
     public mutating func admit(slot: Int, at instant: Int64) -> Bool {
         switch internalState {

@@ -119,7 +119,7 @@ public struct StaticWindowBreaker: BenchmarkCandidate, Sendable {
 
     /// Closed admits every call. Its one write, marking the slot as no probe's, is a no-op: a
     /// slot's mark is cleared when its call completes, and calls that were not admitted never set it.
-    public var bulkAdmissionHorizon: Int64 { internalState == .closed ? .max : .min }
+    public func wouldAdmitInBulk(_ count: Int, through instant: Int64) -> Bool { internalState == .closed }
 
     public mutating func admit(slot: Int, at instant: Int64) -> Bool {
         guard slot >= 0, slot < probeEpisode.count else {

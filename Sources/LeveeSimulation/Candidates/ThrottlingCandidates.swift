@@ -231,6 +231,21 @@ public struct SREAdaptiveThrottle: BenchmarkCandidate, Sendable, Hashable {
         return max(0, (requests - configuration.k * accepts) / (requests + 1))
     }
 
+    public static var admitsInBulk: Bool { true }
+
+    /// Every call is admitted without a draw while the window's requests, these calls included
+    /// but the last, stay within K times its accepts; within the window's newest second no
+    /// bucket drops out, and completions can only add accepts. Admission counts each call, which
+    /// ``recordBulkAdmissions(_:through:)`` replays, in the same second's bucket.
+    public func wouldAdmitInBulk(_ count: Int, through instant: Int64) -> Bool {
+        rejectionProbability <= 0 && instant < window.newestSecondEnd
+            && Double(window.firstTotal + count - 1) - configuration.k * Double(window.secondTotal) <= 0
+    }
+
+    public mutating func recordBulkAdmissions(_ count: Int, through instant: Int64) {
+        window.add(first: count, second: 0)
+    }
+
     public mutating func admit(slot: Int, at instant: Int64) -> Bool {
         window.advance(to: instant)
         let rejection = probability()
@@ -340,7 +355,9 @@ public struct EnvoyAdmissionControl: BenchmarkCandidate, Sendable, Hashable {
     /// until the window's newest second ends (the oldest second then drops out of the window).
     /// `rejectionProbability` always holds the probability of the window as it stands: every
     /// call and completion sets it after moving the window, and admissions add nothing to it.
-    public var bulkAdmissionHorizon: Int64 { rejectionProbability <= 0 ? window.newestSecondEnd : .min }
+    public func wouldAdmitInBulk(_ count: Int, through instant: Int64) -> Bool {
+        rejectionProbability <= 0 && instant < window.newestSecondEnd
+    }
 
     public mutating func admit(slot: Int, at instant: Int64) -> Bool {
         window.advance(to: instant)

@@ -148,11 +148,11 @@ struct Lane<Candidate: BenchmarkCandidate> {
 
     /// Feeds a chunk's events (in time order) to the candidate and counts its decisions.
     ///
-    /// A candidate that admits in bulk is fed a second of starts at a time. While its
-    /// ``BenchmarkCandidate/bulkAdmissionHorizon`` lies past the second's last start, only the
-    /// ends are walked (through the chunk's index of ends) and the starts are admitted at once.
-    /// Otherwise events go one by one until the horizon passes that start (a due tick or ping
-    /// usually moves it on at the second's first arrival). The decisions, counts and transitions
+    /// A candidate that admits in bulk is fed a second of starts at a time. While it would admit
+    /// the second's remaining starts in bulk (``BenchmarkCandidate/wouldAdmitInBulk(_:through:)``),
+    /// only the ends among them are walked (through the chunk's index of ends) and the starts are
+    /// admitted at once. Otherwise events go one by one until it would (a due tick or ping
+    /// usually runs at the second's first arrival). The decisions, counts and transitions
     /// are exactly those of calling the candidate for every event; what is saved is, per start,
     /// a call and a branch on the event's kind that no predictor learns.
     mutating func process(_ chunk: OpenLoopChunk) {
@@ -174,18 +174,20 @@ struct Lane<Candidate: BenchmarkCandidate> {
     }
 
     /// One second's starts and the ends among and after them, in segments: admitted in bulk
-    /// while the horizon allows, one by one while it does not.
+    /// while the candidate allows it, one by one while it does not.
     private mutating func processGroup(_ chunk: OpenLoopChunk, _ group: StartGroup, positions: Range<Int>, firstEnd: Int) {
         let events = chunk.events
         let last = group.lastStartTime
+        let lastStart = Int(group.lastPosition)
         var position = positions.lowerBound
         var endIndex = firstEnd
         // The group's starts before `position`, and how many of them the oracle called OPEN.
         var startsDone = 0
         var openDone = 0
-        while position < positions.upperBound {
-            if candidate.bulkAdmissionHorizon <= last {
-                let stop = processOneByOne(events, from: position, to: positions.upperBound, untilHorizonPasses: last)
+        while position <= lastStart {
+            let remaining = Int(group.count) - startsDone
+            guard candidate.wouldAdmitInBulk(remaining, through: last) else {
+                let stop = processOneByOne(events, from: position, to: positions.upperBound, untilBulk: Int(group.count), through: last)
                 if stop == positions.upperBound { return }
                 let segment = Self.countStarts(events, position..<stop)
                 startsDone += segment.count
@@ -194,26 +196,31 @@ struct Lane<Candidate: BenchmarkCandidate> {
                 position = stop
                 continue
             }
-            // Every start from `position` on would be admitted: mark them all, then walk the ends.
+            // Every start from `position` on would be admitted: mark them all, then walk the ends
+            // among them, asking again after each.
             let slotMask = tables.slotCapacity &- 1
-            tables.setAdmitted(firstSlot: (Int(group.firstSlot) &+ startsDone) & slotMask, count: Int(group.count) - startsDone)
-            let resume = processEnds(chunk, from: endIndex, before: positions.upperBound, whileAdmittingThrough: last)
-            if resume == positions.upperBound {
-                let count = Int(group.count) - startsDone
-                countAdmittedStarts(second: Int(group.second), count: count, open: Int(group.openCount) - openDone)
-                if count > 0 { candidate.recordBulkAdmissions(count, through: last) }
+            tables.setAdmitted(firstSlot: (Int(group.firstSlot) &+ startsDone) & slotMask, count: remaining)
+            let (resume, nextEnd, stopped) = processEnds(chunk, from: endIndex, before: lastStart, whileAdmitting: remaining, through: last)
+            if !stopped {
+                countAdmittedStarts(second: Int(group.second), count: remaining, open: Int(group.openCount) - openDone)
+                candidate.recordBulkAdmissions(remaining, through: last)
+                // The ends after the second's last start: no admission left to decide.
+                _ = processEnds(chunk, from: nextEnd, before: positions.upperBound)
                 return
             }
-            // The horizon moved back at the end just before `resume`: the starts before it were
-            // admitted in bulk; the next segment decides the rest (and rewrites their bits).
+            // The candidate stopped admitting in bulk at the end just before `resume`: the starts
+            // before it were admitted in bulk; the next segment decides the rest (and rewrites
+            // their bits).
             let segment = Self.countStarts(events, position..<resume)
             countAdmittedStarts(second: Int(group.second), count: segment.count, open: segment.open)
             if segment.count > 0 { candidate.recordBulkAdmissions(segment.count, through: segment.last) }
             startsDone += segment.count
             openDone += segment.open
-            endIndex += resume - position - segment.count
+            endIndex = nextEnd
             position = resume
         }
+        // Only ends are left (the last start went one by one).
+        _ = processEnds(chunk, from: endIndex, before: positions.upperBound)
     }
 
     /// The starts among `events[range]`: how many, how many while the oracle was OPEN, and the last one's time.
@@ -240,12 +247,31 @@ struct Lane<Candidate: BenchmarkCandidate> {
     }
 
     /// Processes the ends listed in the chunk's index from `first` on, while their positions are
-    /// before `limit`. With `horizonBound`, stops after an end that moved the candidate's
-    /// ``BenchmarkCandidate/bulkAdmissionHorizon`` to or before it. Returns the position to
-    /// resume at: `limit`, or the one after that end.
+    /// before `limit`; returns the index of the next end.
+    private mutating func processEnds(_ chunk: OpenLoopChunk, from first: Int, before limit: Int) -> Int {
+        let bits = tables.admittedBits
+        var counts = self.counts
+        var lastState = self.lastState
+        var index = first
+        while index < chunk.endPositions.count {
+            let position = Int(chunk.endPositions[index])
+            if position >= limit { break }
+            index &+= 1
+            processEnd(chunk.events[position], bits: bits, counts: &counts)
+            noteState(at: chunk.events[position].time, lastState: &lastState)
+        }
+        self.counts = counts
+        self.lastState = lastState
+        return index
+    }
+
+    /// The same, among `remaining` starts admitted in bulk through `bound`: stops after an end
+    /// once the candidate would no longer admit them in bulk. Returns the position to resume
+    /// at (`limit`, or the one after that end), the index of the next end, and whether it
+    /// stopped early.
     private mutating func processEnds(
-        _ chunk: OpenLoopChunk, from first: Int, before limit: Int, whileAdmittingThrough horizonBound: Int64? = nil
-    ) -> Int {
+        _ chunk: OpenLoopChunk, from first: Int, before limit: Int, whileAdmitting remaining: Int, through bound: Int64
+    ) -> (resume: Int, nextEnd: Int, stopped: Bool) {
         let bits = tables.admittedBits
         var counts = self.counts
         var lastState = self.lastState
@@ -260,9 +286,9 @@ struct Lane<Candidate: BenchmarkCandidate> {
             index &+= 1
             processEnd(chunk.events[position], bits: bits, counts: &counts)
             noteState(at: chunk.events[position].time, lastState: &lastState)
-            if let horizonBound, candidate.bulkAdmissionHorizon <= horizonBound { return position + 1 }
+            if !candidate.wouldAdmitInBulk(remaining, through: bound) { return (position + 1, index, true) }
         }
-        return limit
+        return (limit, index, false)
     }
 
     /// Feeds the events at positions `first..<limit` to the candidate one by one.
@@ -279,10 +305,10 @@ struct Lane<Candidate: BenchmarkCandidate> {
         self.lastState = lastState
     }
 
-    /// The same, but stops after the event that moves the candidate's bulk-admission horizon
-    /// past `bound`; returns the position after it, or `limit`.
+    /// The same, but stops after an event once the candidate would admit `count` calls through
+    /// `bound` in bulk; returns the position after it, or `limit`.
     private mutating func processOneByOne(
-        _ events: UnsafeBufferPointer<OpenLoopEvent>, from first: Int, to limit: Int, untilHorizonPasses bound: Int64
+        _ events: UnsafeBufferPointer<OpenLoopEvent>, from first: Int, to limit: Int, untilBulk count: Int, through bound: Int64
     ) -> Int {
         let bits = tables.admittedBits
         var counts = self.counts
@@ -293,7 +319,7 @@ struct Lane<Candidate: BenchmarkCandidate> {
         }
         for position in first..<limit {
             processEvent(events[position], bits: bits, counts: &counts, lastState: &lastState)
-            if candidate.bulkAdmissionHorizon > bound { return position + 1 }
+            if candidate.wouldAdmitInBulk(count, through: bound) { return position + 1 }
         }
         return limit
     }

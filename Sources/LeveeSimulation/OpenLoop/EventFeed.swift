@@ -194,6 +194,7 @@ private struct ChunkIndexWriter {
         }
         current.count &+= 1
         current.openCount &+= open ? 1 : 0
+        current.lastPosition = Int32(truncatingIfNeeded: position)
         current.lastStartTime = time
     }
 

@@ -11,13 +11,15 @@ struct StartGroup {
     /// The slot of the group's first start. Request IDs are consecutive in start order, so the
     /// group's slots are `count` consecutive slots from here, wrapping at the table size.
     var firstSlot: UInt32 = 0
+    /// Position in the chunk of the group's last start.
+    var lastPosition: Int32 = 0
     var lastStartTime: Int64 = 0
 }
 
 /// A chunk of events as the lanes read it, with two indexes the feed builds once for every lane:
 /// where the ends are, and the starts grouped by second. A lane whose candidate would admit
-/// every arrival of a second (``BenchmarkCandidate/bulkAdmissionHorizon``) walks only the ends
-/// and admits the group's starts at once, with no branch per event on its kind.
+/// every arrival of a second (``BenchmarkCandidate/wouldAdmitInBulk(_:through:)``) walks only the
+/// ends and admits the group's starts at once, with no branch per event on its kind.
 struct OpenLoopChunk {
     var events: UnsafeBufferPointer<OpenLoopEvent>
     /// Positions in `events` of the end events, in order.
