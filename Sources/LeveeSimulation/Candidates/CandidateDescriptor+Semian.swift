@@ -4,7 +4,7 @@ extension CandidateDescriptor {
     public static let semianClassic = CandidateDescriptor(
         identifier: "semian-classic", displayName: "Semian-Classic",
         summary: "Semian classic: 3 errors in 2 s open, 2 s open, unlimited half-open, 2 successes close, 0.25 s half-open timeout",
-        relativeCost: 2.75
+        relativeCost: 2.15
     ) { environment in
         SemianClassicBreaker(configuration: .shopify, slotCapacity: environment.slotCapacity)
     }
@@ -14,7 +14,7 @@ extension CandidateDescriptor {
     public static let semianClassicDerived = CandidateDescriptor(
         identifier: "semian-classic-derived", displayName: "Semian-Classic-Derived",
         summary: "Semian classic sized from healthy errors: 300 errors in 1 s open, 30 s open, 2 successes close, 0.9 s half-open timeout",
-        relativeCost: 2.0
+        relativeCost: 1.8
     ) { environment in
         SemianClassicBreaker(configuration: .derived, slotCapacity: environment.slotCapacity)
     }
@@ -23,6 +23,6 @@ extension CandidateDescriptor {
     public static let semianAdaptive = CandidateDescriptor(
         identifier: "semian-adaptive", displayName: "Semian-Adaptive",
         summary: "Semian v0.28 adaptive breaker: PID on the error rate above a learned baseline, probabilistic rejection",
-        relativeCost: 3.9
+        relativeCost: 3.3
     ) { _ in SemianAdaptiveBreaker(configuration: .semian) }
 }

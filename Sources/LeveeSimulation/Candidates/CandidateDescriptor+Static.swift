@@ -84,7 +84,7 @@ extension CandidateDescriptor {
             identifier: identifier, displayName: displayName,
             summary: "static breaker: \(configuration.threshold) failures in \(DurationText.format(configuration.windowNanoseconds)) open, "
                 + "\(DurationText.format(configuration.openNanoseconds)) open, \(configuration.probes) probe(s) close",
-            relativeCost: 2
+            relativeCost: 1.7
         ) { environment in
             StaticWindowBreaker(configuration: configuration, slotCapacity: environment.slotCapacity)
         }

@@ -10,8 +10,8 @@ public struct CandidateDescriptor: Sendable, Hashable, CustomStringConvertible {
     /// One line on what the candidate is.
     public let summary: String
     /// Relative cost per event, used only to balance candidate groups across cores: 1 is
-    /// Static-Peak's lane, which admits in bulk while closed (about 20 instructions per event);
-    /// generating the stream counts as 17. The built-in values are instruction counts of each
+    /// Static-Peak's lane, which admits in bulk while closed (about 24 instructions per event);
+    /// generating the stream counts as 16. The built-in values are instruction counts of each
     /// lane on Cyber Monday shortened twentyfold (`docs/performance.md`); the calibration
     /// candidates, which need no lane, cost 0.
     public let relativeCost: Double
@@ -60,7 +60,7 @@ extension CandidateDescriptor {
     public static let levee = CandidateDescriptor(
         identifier: "levee", displayName: "Levee",
         summary: "Levee's controller, configured by the SLO alone",
-        relativeCost: 14
+        relativeCost: 11.5
     ) { environment in
         LeveeCandidate(slo: environment.slo, slotCapacity: environment.slotCapacity)
     }

@@ -242,9 +242,9 @@ public enum OpenLoopBenchmark {
         var concurrentItems: Int
 
         /// The generating thread's load, in the units of ``CandidateDescriptor/relativeCost``. Its
-        /// instructions alone would say 15.4; it is set from thread CPU times, since the in-flight
-        /// heap's cache misses make each of them slower than a lane's (about 1.1 times).
-        static let generationCost = 17.0
+        /// instructions alone would say 12.7; it is set from thread CPU times, since the in-flight
+        /// heap's cache misses make each of them slower than a lane's (about 1.25 times).
+        static let generationCost = 16.0
 
         init(seeds: Int, candidates: [CandidateDescriptor], parallelism: Int) {
             // One thread may do nothing but generate the stream, hence up to one more than lanes.
