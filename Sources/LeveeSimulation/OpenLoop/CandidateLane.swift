@@ -249,20 +249,7 @@ struct Lane<Candidate: BenchmarkCandidate> {
     /// Processes the ends listed in the chunk's index from `first` on, while their positions are
     /// before `limit`; returns the index of the next end.
     private mutating func processEnds(_ chunk: OpenLoopChunk, from first: Int, before limit: Int) -> Int {
-        let bits = tables.admittedBits
-        var counts = self.counts
-        var lastState = self.lastState
-        var index = first
-        while index < chunk.endPositions.count {
-            let position = Int(chunk.endPositions[index])
-            if position >= limit { break }
-            index &+= 1
-            processEnd(chunk.events[position], bits: bits, counts: &counts)
-            noteState(at: chunk.events[position].time, lastState: &lastState)
-        }
-        self.counts = counts
-        self.lastState = lastState
-        return index
+        walkEnds(chunk, from: first, before: limit) { _ in false }.nextEnd
     }
 
     /// The same, among `remaining` starts admitted in bulk through `bound`: stops after an end
@@ -271,6 +258,16 @@ struct Lane<Candidate: BenchmarkCandidate> {
     /// stopped early.
     private mutating func processEnds(
         _ chunk: OpenLoopChunk, from first: Int, before limit: Int, whileAdmitting remaining: Int, through bound: Int64
+    ) -> (resume: Int, nextEnd: Int, stopped: Bool) {
+        walkEnds(chunk, from: first, before: limit) { !$0.wouldAdmitInBulk(remaining, through: bound) }
+    }
+
+    /// The loop of both: inlined into each with its own stop test, which keeps the counters in
+    /// registers (one function with an optional test kept them in memory: 14 more instructions
+    /// per end).
+    @inline(__always)
+    private mutating func walkEnds(
+        _ chunk: OpenLoopChunk, from first: Int, before limit: Int, stopAfter: (Candidate) -> Bool
     ) -> (resume: Int, nextEnd: Int, stopped: Bool) {
         let bits = tables.admittedBits
         var counts = self.counts
@@ -286,29 +283,30 @@ struct Lane<Candidate: BenchmarkCandidate> {
             index &+= 1
             processEnd(chunk.events[position], bits: bits, counts: &counts)
             noteState(at: chunk.events[position].time, lastState: &lastState)
-            if !candidate.wouldAdmitInBulk(remaining, through: bound) { return (position + 1, index, true) }
+            if stopAfter(candidate) { return (position + 1, index, true) }
         }
         return (limit, index, false)
     }
 
     /// Feeds the events at positions `first..<limit` to the candidate one by one.
-    /// Per-second counts accumulate in locals and are stored when a start opens a new second:
-    /// adding to the tables on every event would chain each event on the previous store.
     private mutating func processOneByOne(_ events: UnsafeBufferPointer<OpenLoopEvent>, from first: Int, to limit: Int) {
-        let bits = tables.admittedBits
-        var counts = self.counts
-        var lastState = self.lastState
-        for event in events[first..<limit] {
-            processEvent(event, bits: bits, counts: &counts, lastState: &lastState)
-        }
-        self.counts = counts
-        self.lastState = lastState
+        _ = walkEvents(events, from: first, to: limit) { _ in false }
     }
 
     /// The same, but stops after an event once the candidate would admit `count` calls through
     /// `bound` in bulk; returns the position after it, or `limit`.
     private mutating func processOneByOne(
         _ events: UnsafeBufferPointer<OpenLoopEvent>, from first: Int, to limit: Int, untilBulk count: Int, through bound: Int64
+    ) -> Int {
+        walkEvents(events, from: first, to: limit) { $0.wouldAdmitInBulk(count, through: bound) }
+    }
+
+    /// The loop of both, inlined into each with its own stop test. Per-second counts accumulate
+    /// in locals and are stored when a start opens a new second: adding to the tables on every
+    /// event would chain each event on the previous store.
+    @inline(__always)
+    private mutating func walkEvents(
+        _ events: UnsafeBufferPointer<OpenLoopEvent>, from first: Int, to limit: Int, stopAfter: (Candidate) -> Bool
     ) -> Int {
         let bits = tables.admittedBits
         var counts = self.counts
@@ -317,9 +315,11 @@ struct Lane<Candidate: BenchmarkCandidate> {
             self.counts = counts
             self.lastState = lastState
         }
-        for position in first..<limit {
-            processEvent(events[position], bits: bits, counts: &counts, lastState: &lastState)
-            if candidate.wouldAdmitInBulk(count, through: bound) { return position + 1 }
+        var next = first
+        for event in events[first..<limit] {
+            next &+= 1
+            processEvent(event, bits: bits, counts: &counts, lastState: &lastState)
+            if stopAfter(candidate) { return next }
         }
         return limit
     }
