@@ -172,8 +172,9 @@ private struct ChunkIndexWriter {
     let startGroups: UnsafeMutablePointer<StartGroup>
     private(set) var endCount = 0
     private var groupCount = 0
-    /// The group being filled; none while its count is 0.
-    private var current = StartGroup()
+    /// The group being filled; none while its second is `UInt32.max`, which no start has
+    /// (seconds are clamped to the series' last bucket).
+    private var current = StartGroup(second: .max)
 
     init(_ buffer: ChunkBuffer) {
         endPositions = buffer.endPositions
@@ -188,8 +189,8 @@ private struct ChunkIndexWriter {
 
     @inline(__always)
     mutating func addStart(at position: Int, second: UInt32, slot: UInt32, open: Bool, time: Int64) {
-        if current.second != second || current.count == 0 {
-            if current.count > 0 { startGroups[groupCount] = current; groupCount &+= 1 }
+        if current.second != second {
+            if current.second != .max { startGroups[groupCount] = current; groupCount &+= 1 }
             current = StartGroup(firstPosition: Int32(truncatingIfNeeded: position), second: second, firstSlot: slot)
         }
         current.count &+= 1
@@ -200,8 +201,8 @@ private struct ChunkIndexWriter {
 
     /// Stores the last group; returns the number of groups.
     mutating func finish() -> Int {
-        if current.count > 0 { startGroups[groupCount] = current; groupCount &+= 1 }
-        current = StartGroup()
+        if current.second != .max { startGroups[groupCount] = current; groupCount &+= 1 }
+        current = StartGroup(second: .max)
         return groupCount
     }
 }
