@@ -46,8 +46,9 @@ public protocol BenchmarkCandidate: SendableMetatype {
     func wouldAdmitInBulk(_ count: Int, through instant: Int64) -> Bool
 
     /// Records that `count` calls arriving up to `instant` were admitted without
-    /// ``admit(slot:at:)`` while ``wouldAdmitInBulk(_:through:)`` held for them. Completions
-    /// between those calls may already have been reported; none later than `instant` has.
+    /// ``admit(slot:at:)`` while ``wouldAdmitInBulk(_:through:)`` held for them (asked through
+    /// `instant` or a later instant). Completions between and after those calls may already have
+    /// been reported, but none later than the instant that was asked about.
     mutating func recordBulkAdmissions(_ count: Int, through instant: Int64)
 }
 
