@@ -177,8 +177,8 @@ struct Lane<Candidate: BenchmarkCandidate> {
     /// while the candidate allows it, one by one while it does not.
     private mutating func processGroup(_ chunk: OpenLoopChunk, _ group: StartGroup, positions: Range<Int>, firstEnd: Int) {
         let events = chunk.events
-        let last = group.lastStartTime
         let lastStart = Int(group.lastPosition)
+        let last = events[lastStart].time
         var position = positions.lowerBound
         var endIndex = firstEnd
         // The group's starts before `position`, and how many of them the oracle called OPEN.

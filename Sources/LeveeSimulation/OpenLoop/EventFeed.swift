@@ -125,7 +125,7 @@ struct EventFeed<Source: IteratorProtocol> where Source.Element == StreamEvent {
             prepared.pointee.oracleOpenAtStart = open
             prepared.pointee.second = UInt32(truncatingIfNeeded: second)
             index.addStart(at: position, second: UInt32(truncatingIfNeeded: second),
-                           slot: UInt32(truncatingIfNeeded: slot), open: open, time: event.time)
+                           slot: UInt32(truncatingIfNeeded: slot), open: open)
             offered[second] &+= 1
             requestCount &+= 1
             if open {
@@ -188,7 +188,7 @@ private struct ChunkIndexWriter {
     }
 
     @inline(__always)
-    mutating func addStart(at position: Int, second: UInt32, slot: UInt32, open: Bool, time: Int64) {
+    mutating func addStart(at position: Int, second: UInt32, slot: UInt32, open: Bool) {
         if current.second != second {
             if current.second != .max { startGroups[groupCount] = current; groupCount &+= 1 }
             current = StartGroup(firstPosition: Int32(truncatingIfNeeded: position), second: second, firstSlot: slot)
@@ -196,7 +196,6 @@ private struct ChunkIndexWriter {
         current.count &+= 1
         current.openCount &+= open ? 1 : 0
         current.lastPosition = Int32(truncatingIfNeeded: position)
-        current.lastStartTime = time
     }
 
     /// Stores the last group; returns the number of groups.

@@ -13,7 +13,6 @@ struct StartGroup {
     var firstSlot: UInt32 = 0
     /// Position in the chunk of the group's last start.
     var lastPosition: Int32 = 0
-    var lastStartTime: Int64 = 0
 }
 
 /// A chunk of events as the lanes read it, with two indexes the feed builds once for every lane:
