@@ -141,6 +141,28 @@ import Testing
         #expect(trace.seconds[150..<240].allSatisfy { !$0.wasThrottled })
     }
 
+    @Test("A burst of traffic that is also slower (3.4× the calls at 2.5× the latency, 8 % errors) is never throttled, 100 bursts in a row")
+    func slowerTrafficBursts() throws {
+        // Each burst raises latency past the tolerance, so the overload watch runs every time; in-flight
+        // settles at its new level within a few latencies and then only fluctuates. Taking that noise
+        // for growth would limit a healthy peak (and shed most of it while the limit learns the
+        // latency is the dependency's own): the watch must tell them apart at every burst.
+        var driver = ScenarioDriver(slo: try SLO(successRate: 0.90, timeout: .milliseconds(1500)))
+        let quiet = segment(15, rate: 200, failures: 0.005, latency: .exponential(meanMilliseconds: 50))
+        let burst = segment(15, rate: 680, failures: 0.08, latency: .exponential(meanMilliseconds: 125))
+        var watches = 0
+        var watching = false
+        let trace = driver.run(Array(repeating: [quiet, burst], count: 100).flatMap { $0 }) { _, machine in
+            let isWatching = if case .watching = machine.limiter.phase { true } else { false }
+            if isWatching && !watching { watches += 1 }
+            watching = isWatching
+        }
+        #expect(trace.transitions.isEmpty)
+        #expect(trace.rejected(from: 0, to: trace.seconds.count) == 0)
+        // The watch did run at the bursts (sampled once a second, so not every one is seen).
+        #expect(watches >= 20)
+    }
+
     @Test("At 1 rps: healthy traffic (5 %, SLO 0.90) never trips in 10 hours; an outage opens within 15 calls, recovers within 5 min")
     func oneRequestPerSecond() throws {
         var driver = ScenarioDriver(slo: try SLO(successRate: 0.90, timeout: .seconds(1)))

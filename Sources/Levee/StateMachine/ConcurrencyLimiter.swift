@@ -30,6 +30,14 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     static let watchSpan = 5.0
     /// In-flight growth over the second span that proves arrivals outpace completions.
     static let growth = 1.25
+    /// ...and that growth must also exceed the noise of two snapshots of in-flight by this many
+    /// standard deviations; short of it, the watch goes on for another span. In-flight is a
+    /// Poisson count (variance ≈ mean) once a traffic step has settled, so the difference of two
+    /// snapshots has the variance of their sum. Every peak that is also slower starts the watch:
+    /// at four deviations a healthy peak is limited about once in 30,000 (counting one snapshot's
+    /// variance at three, as before, about once in 50). A queue that admission builds grows in
+    /// proportion to itself, so another span proves it.
+    static let growthDeviations = 4.0
     /// Completions that weigh in the recent latency (EWMA weight 1/recentHorizon).
     static let recentHorizon = 32.0
     /// Completions that weigh in the typical healthy latency.
@@ -87,6 +95,10 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     /// When the limit engaged or last measured the dependency's latency.
     var measuredAt: Int64 = 0
     var baselineSamples: Double = 0
+    /// Share of recent successes that were as fast as a refusal (under `fastFailureShare` of the
+    /// baseline), and how many successes it has seen. Transient: a restored limiter relearns it.
+    var fastSuccessShare: Double = 0
+    var fastSuccessSamples: Double = 0
 
     /// The limit in force, if any. Inlined: called out of line, the getter was handed a copy of
     /// the whole limiter (136 bytes, a `memcpy` per admission).
@@ -120,6 +132,13 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     mutating func recordSuccess(latency: Double, acquiredAt: Int64) -> Bool {
         successesSinceAdjustment &+= 1
         let sample = fastLog(max(latency, 1_000))  // 1 µs floor: a zero duration has no logarithm.
+        let fast: Double = sample < baselineLog - Self.logFastFailureRatio ? 1 : 0
+        if fastSuccessSamples < Self.fastShareHorizon {
+            fastSuccessSamples += 1
+            fastSuccessShare += (fast - fastSuccessShare) / fastSuccessSamples
+        } else {
+            fastSuccessShare += (fast - fastSuccessShare) * (1 / Self.fastShareHorizon)
+        }
         if recentSamples < Self.recentHorizon {
             recentSamples += 1
             recentLog += (sample - recentLog) / recentSamples
@@ -188,6 +207,16 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     /// full queue's fast rejection (a 503). `1 / tolerance⁴`: even a heavy-tailed latency profile
     /// (p99 ten times p50) puts a served call there about once in 10⁵.
     static let fastFailureShare = 1 / 16.0
+    /// ln(1 / fastFailureShare), to compare log latencies.
+    static let logFastFailureRatio = 2.772588722239781
+    /// Successes that weigh in `fastSuccessShare`.
+    static let fastShareHorizon = 1_024.0
+    /// A fast failure is only read as a refusal where successes are (almost) never that fast. A
+    /// latency profile with mass near zero (exponential service times put 3.5 % of calls under a
+    /// sixteenth of their geometric mean) fails that fast in the ordinary way, at every rate: there,
+    /// during a healthy burst that raises in-flight, its fast failures would each cut the limit.
+    /// Such a dependency's overloads are left to the watch.
+    static let ordinaryFastShare = 1 / 1_024.0
     /// Below this limit, refusals are no longer explained by what Levee admits.
     static let overloadFloor = 4.0
 
@@ -198,11 +227,12 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     /// ramp send is measured against what they send) keeps out at the healthy latency (Little's
     /// law), by the squared
     /// tolerance and beyond Poisson noise: a queue has formed. A dependency that fails everything
-    /// fast drains in-flight to almost nothing, and fast failures of an exponential latency profile
-    /// at ordinary in-flight do not qualify. Once a limit is in force, refusals mean it is still
+    /// fast drains in-flight to almost nothing, and a dependency whose successes are also that fast
+    /// now and then (see `ordinaryFastShare`) does not qualify. Once a limit is in force, refusals mean it is still
     /// above what the dependency holds, until it is down to the floor, where they are the dependency's own.
     func isOverloadRefusal(latency: Double, inFlight: Int, callRate: Double) -> Bool {
-        guard baselineSamples >= Self.recentHorizon, Double(inFlight) >= Self.overloadFloor else { return false }
+        guard baselineSamples >= Self.recentHorizon, Double(inFlight) >= Self.overloadFloor,
+              fastSuccessSamples >= Self.recentHorizon, fastSuccessShare < Self.ordinaryFastShare else { return false }
         let baseline = baselineLatency
         guard latency < Self.fastFailureShare * baseline else { return false }
         if case .limiting = phase { return limit > Self.overloadFloor }
@@ -272,11 +302,18 @@ struct ConcurrencyLimiter: Hashable, Sendable {
                 return nil
             }
             guard elapsed >= 2 * span else { return nil }
-            let grown = Double(inFlight - checkpoint)
-            guard Double(inFlight) >= Self.growth * Double(checkpoint),
-                  grown >= 3 * Double(checkpoint).squareRoot(), inFlight >= 4 else {
+            guard Double(inFlight) >= Self.growth * Double(checkpoint), inFlight >= 4 else {
                 phase = .idle
                 _ = exogenous()
+                return nil
+            }
+            let grown = Double(inFlight - checkpoint)
+            guard grown >= Self.growthDeviations * Double(checkpoint + inFlight).squareRoot() else {
+                // A quarter more, but within the noise of two snapshots: neither growth nor a level
+                // (a level would re-learn the baseline from what may be a queue). One more span
+                // from here decides, at the span of the latency now: a queue's latency rises with it.
+                let next = Self.watchSpan * max(recentLatency, 1)
+                phase = .watching(since: now &- Int64(next.rounded(.up)), span: next, checkpoint: inFlight)
                 return nil
             }
             // Arrivals outpace completions: cap at the level before the second span's growth.
