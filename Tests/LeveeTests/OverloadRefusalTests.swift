@@ -46,6 +46,41 @@ import Testing
         #expect(levee.statistics.concurrencyLimit == nil)
     }
 
+    /// The same queue with exponential service times, down to zero: 3.5 % of successes are as fast
+    /// as a refusal, so a fast failure alone does not say "refused".
+    static func boundedQueueExponential(base: Double = 10e6, workers: Double = 20, room: Int = 100) -> CoreDriver.Call {
+        { inFlight, rng in
+            if inFlight > room { return (coreMillisecond / 10, .failure) }
+            let service = -base * naturalLog(1 - rng.uniform())
+            return (max(1, Int64(service * max(1, Double(inFlight) / workers))), .success)
+        }
+    }
+
+    @Test func refusalsEngageTheLimitAlsoWhereSuccessesAreSometimesAsFast() throws {
+        let (levee, recorder) = try Levee.coreRecorded(successRate: 0.99)
+        var driver = CoreDriver(levee)
+        let healthy = driver.run(seconds: 5, rate: 1_000, call: Self.boundedQueueExponential())
+        #expect(healthy.rejected == 0)
+        #expect(levee.state == .closed)
+
+        // Twice the capacity: refusals come by the thousand a second, far more of the failures are
+        // fast than of the successes, and that is what marks them as a queue's.
+        let overloadStart = driver.now
+        let first = driver.run(seconds: 2, rate: 4_000, call: Self.boundedQueueExponential())
+        let engaged = try #require(recorder.changes.first)
+        #expect(engaged.to.kind == .throttled && engaged.reason == .overload)
+        #expect(engaged.at - overloadStart <= 100 * coreMillisecond)
+        #expect(first.rejections[.circuitOpen, default: 0] == 0)
+        let held = driver.run(seconds: 10, rate: 4_000, call: Self.boundedQueueExponential())
+        #expect(!recorder.changes.contains { $0.to == .open })
+        #expect(held.rejections[.concurrencyLimit] == held.rejected)
+        // Less of the capacity is kept than with steady service times (1,500 there): the gradient
+        // steers on a geometric mean of 32 exponential latencies, which wanders by ±25 %, and
+        // the limit settles near 60 % of the 2,000 per second (1,215 before fast successes were
+        // counted, 1,239 now). A known limitation, stated here so that it does not get worse.
+        #expect(Double(held.admitted) / 10 >= 1_100)
+    }
+
     @Test func aDependencyThatFailsEverythingFastStillOpens() throws {
         let (levee, recorder) = try Levee.coreRecorded(successRate: 0.99)
         var driver = CoreDriver(levee)

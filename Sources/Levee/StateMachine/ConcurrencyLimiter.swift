@@ -99,6 +99,10 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     /// baseline), and how many successes it has seen. Transient: a restored limiter relearns it.
     var fastSuccessShare: Double = 0
     var fastSuccessSamples: Double = 0
+    /// Failures lately, and those of them as fast as a refusal, each count decayed by
+    /// `refusalDecay` per failure. Transient.
+    var recentFailures: Double = 0
+    var recentFastFailures: Double = 0
 
     /// The limit in force, if any. Inlined: called out of line, the getter was handed a copy of
     /// the whole limiter (136 bytes, a `memcpy` per admission).
@@ -211,12 +215,16 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     static let logFastFailureRatio = 2.772588722239781
     /// Successes that weigh in `fastSuccessShare`.
     static let fastShareHorizon = 1_024.0
-    /// A fast failure is only read as a refusal where successes are (almost) never that fast. A
-    /// latency profile with mass near zero (exponential service times put 3.5 % of calls under a
-    /// sixteenth of their geometric mean) fails that fast in the ordinary way, at every rate: there,
-    /// during a healthy burst that raises in-flight, its fast failures would each cut the limit.
-    /// Such a dependency's overloads are left to the watch.
+    /// Where successes are (almost) never as fast as a refusal, a fast failure is one. A latency
+    /// profile with mass near zero (exponential service times put 3.5 % of calls under a sixteenth
+    /// of their geometric mean) also fails that fast in the ordinary way: there, during a healthy
+    /// burst that raises in-flight, each such failure would cut the limit. There, fast failures are
+    /// refusals only while they are far more common among failures than fast successes among
+    /// successes (four deviations beyond what that share predicts): a full queue refuses by the
+    /// hundred, an ordinary failure is fast at the successes' rate.
     static let ordinaryFastShare = 1 / 1_024.0
+    /// Each failure weighs `1 − refusalDecay` of the last 64 or so in `recentFastFailures`.
+    static let refusalDecay = 63 / 64.0
     /// Below this limit, refusals are no longer explained by what Levee admits.
     static let overloadFloor = 4.0
 
@@ -227,14 +235,21 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     /// ramp send is measured against what they send) keeps out at the healthy latency (Little's
     /// law), by the squared
     /// tolerance and beyond Poisson noise: a queue has formed. A dependency that fails everything
-    /// fast drains in-flight to almost nothing, and a dependency whose successes are also that fast
-    /// now and then (see `ordinaryFastShare`) does not qualify. Once a limit is in force, refusals mean it is still
-    /// above what the dependency holds, until it is down to the floor, where they are the dependency's own.
-    func isOverloadRefusal(latency: Double, inFlight: Int, callRate: Double) -> Bool {
-        guard baselineSamples >= Self.recentHorizon, Double(inFlight) >= Self.overloadFloor,
-              fastSuccessSamples >= Self.recentHorizon, fastSuccessShare < Self.ordinaryFastShare else { return false }
+    /// fast drains in-flight to almost nothing, and where successes are also that fast now and then,
+    /// fast failures must be far more common than that (see `ordinaryFastShare`). Once a limit is in
+    /// force, refusals mean it is still above what the dependency holds, until it is down to the
+    /// floor, where they are the dependency's own. Called for every failure: it counts the fast ones.
+    mutating func isOverloadRefusal(latency: Double, inFlight: Int, callRate: Double) -> Bool {
+        guard baselineSamples >= Self.recentHorizon, fastSuccessSamples >= Self.recentHorizon else { return false }
         let baseline = baselineLatency
-        guard latency < Self.fastFailureShare * baseline else { return false }
+        let fast = latency < Self.fastFailureShare * baseline
+        recentFailures = recentFailures * Self.refusalDecay + 1
+        recentFastFailures = recentFastFailures * Self.refusalDecay + (fast ? 1 : 0)
+        guard fast, Double(inFlight) >= Self.overloadFloor else { return false }
+        if fastSuccessShare >= Self.ordinaryFastShare {
+            let expected = recentFailures * fastSuccessShare
+            guard recentFastFailures >= expected + 4 * expected.squareRoot() + 1 else { return false }
+        }
         if case .limiting = phase { return limit > Self.overloadFloor }
         let healthy = callRate * baseline / 1e9
         let queued = Self.tolerance * Self.tolerance * healthy
