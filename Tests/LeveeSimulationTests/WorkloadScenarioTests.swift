@@ -149,6 +149,42 @@ struct WorkloadScenarioTests {
         #expect(try Scenario.load(path: Self.scenarioFilePath).phases == Scenario.cyberMonday.phases)
     }
 
+    static func variantPath(_ name: String) -> String {
+        URL(fileURLWithPath: scenarioFilePath).deletingLastPathComponent()
+            .appendingPathComponent("variants/\(name).csv").path
+    }
+
+    @Test("The shipped variants are Cyber Monday changed only as docs/benchmarks.md says")
+    func shippedVariants() throws {
+        let base = Scenario.cyberMonday.phases
+        func load(_ name: String) throws -> [Phase] {
+            let phases = try Scenario.load(path: Self.variantPath(name)).phases
+            #expect(phases.map(\.durationSeconds) == base.map(\.durationSeconds))
+            #expect(phases.map(\.label) == base.map(\.label))
+            #expect(phases.map(\.timeoutMilliseconds) == base.map(\.timeoutMilliseconds))
+            return phases
+        }
+        func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(1, abs(b)) }
+        for (variant, phase) in zip(try load("slow3"), base) {
+            let p99 = min(3 * phase.p99Milliseconds, 1_450)
+            #expect(close(variant.p99Milliseconds, p99))
+            #expect(close(variant.p50Milliseconds, min(3 * phase.p50Milliseconds, 0.6 * p99)))
+            #expect(variant.rpm == phase.rpm && variant.errorRate == phase.errorRate)
+        }
+        for (variant, phase) in zip(try load("err12"), base) {
+            #expect(close(variant.errorRate, min(1.2 * phase.errorRate, 0.95)))
+            #expect(variant.rpm == phase.rpm && variant.p50Milliseconds == phase.p50Milliseconds)
+        }
+        for (variant, phase) in zip(try load("low"), base) {
+            #expect(variant.rpm == max(1, phase.rpm / 20))
+            #expect(variant.errorRate == phase.errorRate && variant.p99Milliseconds == phase.p99Milliseconds)
+        }
+        for (variant, phase) in zip(try load("partial"), base) {
+            #expect(variant.errorRate == (phase.errorRate > 0.1 ? 0.15 : phase.errorRate))
+            #expect(variant.rpm == phase.rpm && variant.p50Milliseconds == phase.p50Milliseconds)
+        }
+    }
+
     @Test("Cyber Monday's published aggregates")
     func cyberMondayAggregates() {
         let scenario = Scenario.cyberMonday
