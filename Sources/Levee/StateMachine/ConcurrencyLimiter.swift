@@ -132,23 +132,25 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     /// ln(target).
     static let logTarget = 0.4054651081081644
 
+    /// Adds a sample to an average that is the plain mean of its first `horizon` samples and then
+    /// an exponentially weighted one (weight `1/horizon`): unbiased from the first sample.
+    @inline(__always)
+    private static func average(_ mean: inout Double, samples: inout Double, adding sample: Double, horizon: Double) {
+        if samples < horizon {
+            samples += 1
+            mean += (sample - mean) / samples
+        } else {
+            mean += (sample - mean) * (1 / horizon)
+        }
+    }
+
     /// Returns whether the success ended a re-measurement, which gives the limit in force back.
     mutating func recordSuccess(latency: Double, acquiredAt: Int64) -> Bool {
         successesSinceAdjustment &+= 1
         let sample = fastLog(max(latency, 1_000))  // 1 µs floor: a zero duration has no logarithm.
         let fast: Double = sample < baselineLog - Self.logFastFailureRatio ? 1 : 0
-        if fastSuccessSamples < Self.fastShareHorizon {
-            fastSuccessSamples += 1
-            fastSuccessShare += (fast - fastSuccessShare) / fastSuccessSamples
-        } else {
-            fastSuccessShare += (fast - fastSuccessShare) * (1 / Self.fastShareHorizon)
-        }
-        if recentSamples < Self.recentHorizon {
-            recentSamples += 1
-            recentLog += (sample - recentLog) / recentSamples
-        } else {
-            recentLog += (sample - recentLog) * (1 / Self.recentHorizon)
-        }
+        Self.average(&fastSuccessShare, samples: &fastSuccessSamples, adding: fast, horizon: Self.fastShareHorizon)
+        Self.average(&recentLog, samples: &recentSamples, adding: sample, horizon: Self.recentHorizon)
         if case .measuring(let from, let samples, let logSum) = remeasurement, acquiredAt >= from {
             guard samples + 1 == Self.remeasureSamples else {
                 remeasurement = .measuring(from: from, samples: samples + 1, logSum: logSum + sample)
