@@ -169,7 +169,7 @@ struct OpenLoopRunnerTests {
     @Test("A completion without a start is an error")
     func unmatchedCompletion() {
         let request = GeneratedRequest(start: 0, duration: 5, isSuccess: true, phaseIndex: 0)
-        let events = [StreamEvent(kind: .success, requestID: 1, time: 5, request: request)]
+        let events = [StreamEvent(kind: .success, requestID: 1, request: request)]
         #expect(throws: OpenLoopError.unmatchedCompletion(requestID: 1, time: 5)) {
             _ = try OpenLoopBenchmark.run(events: events, scenario: scenario, slo: TestSupport.slo(), candidates: [.allowAll])
         }

@@ -33,10 +33,10 @@ enum TestSupport {
         for (index, request) in ordered.enumerated() {
             let generated = GeneratedRequest(start: request.start, duration: request.duration, isSuccess: request.success, phaseIndex: 0)
             let id = Int64(index + 1)
-            events.append((request.start, 1, index, StreamEvent(kind: .start, requestID: id, time: request.start, request: generated)))
+            events.append((request.start, 1, index, StreamEvent(kind: .start, requestID: id, request: generated)))
             events.append((request.start + request.duration, 0, index,
                            StreamEvent(kind: request.success ? .success : .failure, requestID: id,
-                                       time: request.start + request.duration, request: generated)))
+                                       request: generated)))
         }
         events.sort { ($0.time, $0.rank, $0.sequence) < ($1.time, $1.rank, $1.sequence) }
         return events.map(\.event)

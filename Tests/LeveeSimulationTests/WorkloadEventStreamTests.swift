@@ -53,7 +53,7 @@ struct GoLoadgenReferenceStream {
                 let ended = popEvent()
                 return StreamEvent(
                     kind: ended.request.isSuccess ? .success : .failure, requestID: ended.sequence,
-                    time: ended.time, request: ended.request)
+                    request: ended.request)
             }
             if peeked == nil {
                 peeked = generator.next()
@@ -69,7 +69,7 @@ struct GoLoadgenReferenceStream {
                 eventCount += 1
                 push(Pending(sequence: eventCount, time: arrival.start + arrival.duration, request: arrival))
                 peeked = generator.next()
-                return StreamEvent(kind: .start, requestID: eventCount, time: arrival.start, request: arrival)
+                return StreamEvent(kind: .start, requestID: eventCount, request: arrival)
             }
         }
     }
@@ -185,9 +185,9 @@ struct WorkloadEventStreamTests {
             var id: Int64 = 0
             while let request = generator.next() {
                 id += 1
-                reference.append(StreamEvent(kind: .start, requestID: id, time: request.start, request: request))
+                reference.append(StreamEvent(kind: .start, requestID: id, request: request))
                 reference.append(
-                    StreamEvent(kind: request.isSuccess ? .success : .failure, requestID: id, time: request.end, request: request))
+                    StreamEvent(kind: request.isSuccess ? .success : .failure, requestID: id, request: request))
             }
             reference.sort { ($0.time, $0.requestID, $0.kind == .start ? 0 : 1) < ($1.time, $1.requestID, $1.kind == .start ? 0 : 1) }
             let events = Self.drain(Self.stream(scenario, seed: seed, order: .endsFirst))

@@ -20,14 +20,18 @@
 /// A plain struct over manually managed buffers: its owner (``EventStreamEngine``) copies it
 /// with ``copy()`` when the stream is copied and frees it with ``deallocate()``.
 struct CalendarQueue {
+    /// 32 bytes, in a pool aligned to a cache line, so that no entry straddles two lines.
     struct Entry {
         var end: Int64
         var requestID: Int64
         var start: Int64
         /// The next entry in the same bucket, or -1.
         var next: Int32
-        var phaseIndex: Int32
-        var isSuccess: Bool
+        /// The phase index (never negative) in the low 31 bits, and the top bit set for a success.
+        var phaseAndOutcome: UInt32
+
+        var phaseIndex: Int32 { Int32(bitPattern: phaseAndOutcome & 0x7FFF_FFFF) }
+        var isSuccess: Bool { phaseAndOutcome >= 0x8000_0000 }
     }
 
     /// Buckets per window: one word of the occupancy bitmap.
@@ -55,7 +59,7 @@ struct CalendarQueue {
 
     init(capacity: Int, maximumDuration: Int64, peakRPM: Int) {
         poolCapacity = max(capacity, 16)
-        entries = .allocate(capacity: poolCapacity)
+        entries = Self.allocateEntries(poolCapacity)
         freeEntries = .allocate(capacity: poolCapacity)
 
         // Two to four arrivals' worth of time per bucket at the peak rate, so a window holds
@@ -77,10 +81,15 @@ struct CalendarQueue {
     }
 
     func deallocate() {
-        entries.deallocate()
+        UnsafeMutableRawPointer(entries).deallocate()
         freeEntries.deallocate()
         heads.deallocate()
         occupied.deallocate()
+    }
+
+    private static func allocateEntries(_ capacity: Int) -> UnsafeMutablePointer<Entry> {
+        UnsafeMutableRawPointer.allocate(byteCount: capacity * MemoryLayout<Entry>.stride, alignment: 64)
+            .bindMemory(to: Entry.self, capacity: capacity)
     }
 
     /// A power of two, at least two windows, covering `duration` plus the window a request
@@ -95,7 +104,7 @@ struct CalendarQueue {
     /// A deep copy with its own buffers (all stored types are trivial, so memory copies are correct).
     func copy() -> CalendarQueue {
         var copy = self
-        copy.entries = .allocate(capacity: poolCapacity)
+        copy.entries = Self.allocateEntries(poolCapacity)
         copy.entries.initialize(from: entries, count: poolUsed)
         copy.freeEntries = .allocate(capacity: poolCapacity)
         copy.freeEntries.initialize(from: freeEntries, count: freeCount)
@@ -127,7 +136,7 @@ struct CalendarQueue {
         let slot = Int(truncatingIfNeeded: bucket) & (bucketCount &- 1)
         entries[Int(index)] = Entry(
             end: request.end, requestID: request.requestID, start: request.start, next: heads[slot],
-            phaseIndex: request.phaseIndex, isSuccess: request.isSuccess)
+            phaseAndOutcome: UInt32(bitPattern: request.phaseIndex) & 0x7FFF_FFFF | (request.isSuccess ? 0x8000_0000 : 0))
         heads[slot] = index
         occupied[slot &>> 6] |= 1 &<< UInt64(slot & 63)
     }
@@ -165,7 +174,7 @@ struct CalendarQueue {
                     position &-= 1
                 }
                 ends.base[position] = StreamEvent(
-                    kind: entry.isSuccess ? .success : .failure, requestID: entry.requestID, time: entry.end,
+                    kind: entry.isSuccess ? .success : .failure, requestID: entry.requestID,
                     request: GeneratedRequest(
                         start: entry.start, duration: entry.end &- entry.start, isSuccess: entry.isSuccess,
                         phaseIndex: entry.phaseIndex))
@@ -203,9 +212,9 @@ struct CalendarQueue {
     @inline(never)
     private mutating func growPool() {
         let newCapacity = poolCapacity * 2
-        let newEntries = UnsafeMutablePointer<Entry>.allocate(capacity: newCapacity)
+        let newEntries = Self.allocateEntries(newCapacity)
         newEntries.moveInitialize(from: entries, count: poolUsed)
-        entries.deallocate()
+        UnsafeMutableRawPointer(entries).deallocate()
         entries = newEntries
         let newFree = UnsafeMutablePointer<Int32>.allocate(capacity: newCapacity)
         newFree.moveInitialize(from: freeEntries, count: freeCount)
