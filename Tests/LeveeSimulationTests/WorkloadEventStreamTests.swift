@@ -121,6 +121,21 @@ struct WorkloadEventStreamTests {
         EventStream(generator: LoadGenerator(scenario: scenario, seed: seed, mode: mode), scenario: scenario, simultaneousOrder: order)
     }
 
+    @Test("an event's time is its request's start or end, and the request comes back whole")
+    func eventDerivesItsTimeFromTheRequest() {
+        let request = GeneratedRequest(start: 1_000, duration: 250, isSuccess: false, phaseIndex: 7)
+        for kind in [StreamEvent.Kind.start, .success, .failure] {
+            let event = StreamEvent(kind: kind, requestID: 42, request: request)
+            #expect(event.time == (kind == .start ? 1_000 : 1_250))
+            #expect(event.request == request)
+            #expect(event.kind == kind && event.requestID == 42)
+        }
+        // A zero-duration request starts and ends at the same instant.
+        let instant = GeneratedRequest(start: 5, duration: 0, isSuccess: true, phaseIndex: 0)
+        #expect(StreamEvent(kind: .success, requestID: 1, request: instant).request == instant)
+        #expect(StreamEvent(kind: .start, requestID: 1, request: instant).time == 5)
+    }
+
     @Test("times never decrease and every start has exactly one matching end", arguments: [EventStream.SimultaneousOrder.endsFirst, .goLoadgen])
     func pairing(order: EventStream.SimultaneousOrder) {
         for scenario in [Self.crowded, Self.realistic] {
