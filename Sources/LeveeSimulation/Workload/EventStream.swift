@@ -141,7 +141,12 @@ final class EventStreamEngine: @unchecked Sendable {
     /// the loops need no separate "any left?" test.
     private let arrivals: UnsafeMutablePointer<GeneratedRequest>
     private var arrivalIndex = 0
-    private static let noMoreArrivals = GeneratedRequest(start: .max, duration: 0, isSuccess: true, phaseIndex: -1)
+    private static let noMoreArrivals = placeholder(at: .max)
+    /// A request of no phase, starting and ending at `time`: the arrivals' end marker and the
+    /// merge's sentinels.
+    private static func placeholder(at time: Int64) -> GeneratedRequest {
+        GeneratedRequest(start: time, duration: 0, isSuccess: true, phaseIndex: -1)
+    }
     // Both queues always exist (the unused one is tiny), so the hot loops have no optionals.
     private var calendar: CalendarQueue
     private var heap: GoBinaryHeap
@@ -325,11 +330,8 @@ final class EventStreamEngine: @unchecked Sendable {
     ) {
         // Sentinels just outside the batch's time span, so that no difference of two times
         // below can overflow.
-        let last = StreamEvent(
-            kind: .start, requestID: 0, request: GeneratedRequest(start: after, duration: 0, isSuccess: true, phaseIndex: -1))
-        let first = StreamEvent(
-            kind: .start, requestID: 0,
-            request: GeneratedRequest(start: earliest &- 1, duration: 0, isSuccess: true, phaseIndex: -1))
+        let last = StreamEvent(kind: .start, requestID: 0, request: placeholder(at: after))
+        let first = StreamEvent(kind: .start, requestID: 0, request: placeholder(at: earliest &- 1))
         starts[startCount] = last
         ends[endCount] = last
         starts[-1] = first
