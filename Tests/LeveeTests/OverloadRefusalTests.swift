@@ -34,12 +34,12 @@ import Testing
             }
         }
 
-        /// Admitted calls per second the limit keeps of the dependency's 2,000. Less with
-        /// exponential service times, a known limitation stated so that it does not get worse: the
-        /// limit swings between 1 and 55, because calls queued under a higher limit go on completing
-        /// slowly after a cut and the next control step, one geometric-mean latency later, cuts again
-        /// (1,215 per second before fast successes were counted, 1,239 since).
-        var minimumThroughput: Double { self == .steady ? 1_500 : 1_100 }
+        /// Admitted calls per second the limit keeps of the dependency's 2,000. With exponential
+        /// service times the calls queued under a higher limit go on completing long after a cut
+        /// (their mean latency is 1.8 times the geometric mean); control steps spaced by the
+        /// geometric mean read them and cut again, and the limit swung between 1 and 55 (1,239 per
+        /// second). Spaced by the mean latency, it keeps 1,879.
+        var minimumThroughput: Double { self == .steady ? 1_500 : 1_700 }
     }
 
     @Test(arguments: ServiceTimes.allCases)
@@ -118,19 +118,30 @@ import Testing
         // The overloaded dependency now answers slowly and mostly fails: the circuit opens. Had the
         // limit been dropped, probes and the recovery ramp at 4,000 calls per second, each out for
         // a second, could keep hundreds of calls in it; the limit keeps them to what it allowed.
+        // (The limit may still move before the circuit opens: successes of the calls sent before
+        // the dependency slowed down let it grow for a few steps, and calls admitted then are
+        // still out when it opens.)
+        var highestLimit = engaged
         var mostInFlightWhileOpen = 0
         var limitWhileOpen: Int?
-        driver.run(seconds: 60, rate: 4_000, call: CoreDriver.constant(latency: coreSecond, failureRate: 0.9)) { _, _ in
+        var admittedBeyondTheLimitWhileOpen = 0
+        driver.run(seconds: 60, rate: 4_000, call: CoreDriver.constant(latency: coreSecond, failureRate: 0.9)) { admission, _ in
             let statistics = levee.statistics
+            if let limit = statistics.concurrencyLimit { highestLimit = max(highestLimit, limit) }
             guard statistics.state == .open else { return }
             mostInFlightWhileOpen = max(mostInFlightWhileOpen, statistics.inFlight)
             limitWhileOpen = statistics.concurrencyLimit
+            if case .admitted = admission, let limit = statistics.concurrencyLimit, statistics.inFlight > limit {
+                admittedBeyondTheLimitWhileOpen += 1
+            }
         }
         #expect(recorder.changes.contains { $0.to == .open })
         #expect(levee.statistics.counters.probes > 0)
         let limit = try #require(limitWhileOpen)
-        #expect(limit <= engaged)
-        #expect(mostInFlightWhileOpen <= engaged)
+        #expect(limit <= highestLimit)
+        #expect(admittedBeyondTheLimitWhileOpen == 0)
+        #expect(mostInFlightWhileOpen <= highestLimit)
+        #expect(highestLimit < 100)
     }
 
     @Test func probesAndTheRampThatFillTheQueueEngageTheLimitWhileOpen() throws {

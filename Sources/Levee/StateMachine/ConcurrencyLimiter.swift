@@ -14,8 +14,8 @@
 /// protects against is queueing that admission causes, and that is measured from wherever the
 /// dependency's own latency now is. No calls are rejected to find out.
 ///
-/// Once engaged, a gradient limit (steering to 1.5× the baseline, √limit headroom, no growth
-/// while the limit does not bind) keeps in-flight where the dependency serves calls near its
+/// Once engaged, a gradient limit (steering to 1.5× the baseline, one step per mean latency,
+/// √limit headroom, no growth while the limit does not bind) keeps in-flight where the dependency serves calls near its
 /// baseline latency, and releases when latency is back and the limit no longer binds. A limit in
 /// force learns nothing from the calls it admits, which queue, while the dependency's own latency
 /// goes on drifting (a baseline left behind pins the limit at its floor, or one left above steers
@@ -69,6 +69,10 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     var typicalLog: Double = 0
     var recentLog: Double = 0
     var recentSamples: Double = 0
+    /// Arithmetic mean of the same recent latencies, in nanoseconds: what spaces the control
+    /// steps (see ``roundTrip``). Transient: a restored limiter spaces them by the geometric mean
+    /// until it has relearned it.
+    var recentMeanLatency: Double = 0
     /// Successes since the last control step of a limit in force. Transient: not in snapshots
     /// (a restored limit waits one step longer before it grows).
     var successesSinceAdjustment = 0
@@ -120,6 +124,17 @@ struct ConcurrencyLimiter: Hashable, Sendable {
 
     /// Geometric-mean latency of recent successful calls, in nanoseconds (0 before any).
     var recentLatency: Double { recentSamples > 0 ? naturalExp(recentLog) : 0 }
+    /// How long a cut takes to show in the latencies, in nanoseconds: the mean latency of recent
+    /// successes. Calls admitted under the limit before a cut go on completing for about that
+    /// long; a step that comes sooner reads their latencies as the cut's and cuts again. With steady
+    /// service times the mean is the geometric mean; with exponential ones it is 1.8 times it,
+    /// and gradient steps spaced by the geometric mean swung the limit between 1 and 55 and kept
+    /// 62 % of the dependency's capacity (94 % spaced by the mean). The geometric mean stays the
+    /// latency the gradient steers by, where a heavy tail must not read as a shift. Halving on
+    /// refusals keeps the shorter spacing: a full queue's refusals are fresh evidence, and a
+    /// deep queue must come down fast (spaced by the mean, a backend in the closed loop crashed
+    /// with the circuit open on a limit still too high).
+    var roundTrip: Double { max(recentMeanLatency, recentLatency, 1) }
     /// Learned healthy latency, in nanoseconds (0 before any).
     var baselineLatency: Double { baselineSamples > 0 ? naturalExp(baselineLog) : 0 }
 
@@ -144,13 +159,26 @@ struct ConcurrencyLimiter: Hashable, Sendable {
         }
     }
 
+    /// Adds a success to the recent geometric and arithmetic means, with one test for both.
+    @inline(__always)
+    private mutating func addRecent(logLatency sample: Double, latency: Double) {
+        if recentSamples < Self.recentHorizon {
+            recentSamples += 1
+            recentLog += (sample - recentLog) / recentSamples
+            recentMeanLatency += (latency - recentMeanLatency) / recentSamples
+        } else {
+            recentLog += (sample - recentLog) * (1 / Self.recentHorizon)
+            recentMeanLatency += (latency - recentMeanLatency) * (1 / Self.recentHorizon)
+        }
+    }
+
     /// Returns whether the success ended a re-measurement, which gives the limit in force back.
     mutating func recordSuccess(latency: Double, acquiredAt: Int64) -> Bool {
         successesSinceAdjustment &+= 1
         let sample = fastLog(max(latency, 1_000))  // 1 µs floor: a zero duration has no logarithm.
         let fast: Double = sample < baselineLog - Self.logFastFailureRatio ? 1 : 0
         Self.average(&fastSuccessShare, samples: &fastSuccessSamples, adding: fast, horizon: Self.fastShareHorizon)
-        Self.average(&recentLog, samples: &recentSamples, adding: sample, horizon: Self.recentHorizon)
+        addRecent(logLatency: sample, latency: latency)
         if case .measuring(let from, let samples, let logSum) = remeasurement, acquiredAt >= from {
             guard samples + 1 == Self.remeasureSamples else {
                 remeasurement = .measuring(from: from, samples: samples + 1, logSum: logSum + sample)
@@ -266,8 +294,8 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     }
 
     /// Multiplicative decrease on a refusal caused by admission: the first one engages the limit at
-    /// half the calls out, each later one halves it again, at most once per recent latency (one
-    /// round trip, as TCP does), so that the refusals of calls sent before a cut do not count twice.
+    /// half the calls out, each later one halves it again, at most once per recent (geometric-mean)
+    /// latency (one round trip, as TCP does), so that the refusals of calls sent before a cut do not count twice.
     mutating func recordOverloadRefusal(at now: Int64, inFlight: Int, throughput: Double, maximum: Int) -> Event? {
         switch phase {
         case .idle, .watching:
@@ -345,7 +373,7 @@ struct ConcurrencyLimiter: Hashable, Sendable {
             advanceRemeasurement(at: now, inFlight: inFlight)
             // While a measurement holds admission at the floor, in-flight says nothing about the limit.
             guard case .idle = remeasurement else { return nil }
-            guard Double(now - lastAdjustment) >= max(recentLatency, 1) else { return nil }
+            guard Double(now - lastAdjustment) >= roundTrip else { return nil }
             // A cap that has not brought latency down after 16 steps is not what limits it. Judged
             // once: a later rise of latency is new evidence, for the gradient to answer, and
             // taking it for the dependency's own would drop the limit in the middle of an overload.
