@@ -15,12 +15,13 @@
 /// dependency's own latency now is. No calls are rejected to find out.
 ///
 /// Once engaged, a gradient limit (steering to 1.5× the baseline, one step per mean latency,
-/// √limit headroom, no growth while the limit does not bind) keeps in-flight where the dependency serves calls near its
-/// baseline latency, and releases when latency is back and the limit no longer binds. A limit in
-/// force learns nothing from the calls it admits, which queue, while the dependency's own latency
-/// goes on drifting (a baseline left behind pins the limit at its floor, or one left above steers
-/// to a standing queue); so once a minute it holds admission at the floor for a few round trips and
-/// re-measures the dependency's latency there, as BBR's ProbeRTT does.
+/// √limit headroom, no growth while the limit does not bind) keeps in-flight where the
+/// dependency serves calls near its baseline latency, and releases when latency is back and the
+/// limit no longer binds. A limit in force learns nothing from the calls it admits, which queue,
+/// while the dependency's own latency goes on drifting (a baseline left behind pins the limit at
+/// its floor, or one left above steers to a standing queue); so once a minute it holds admission
+/// at the floor for a few round trips and re-measures the dependency's latency there, as BBR's
+/// ProbeRTT does.
 struct ConcurrencyLimiter: Hashable, Sendable {
     /// Latency that counts as overload, as a multiple of the healthy baseline.
     static let tolerance = 2.0
@@ -70,7 +71,7 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     var recentLog: Double = 0
     var recentSamples: Double = 0
     /// Arithmetic mean of the same recent latencies, in nanoseconds: what spaces the control
-    /// steps (see ``roundTrip``). Transient: a restored limiter spaces them by the geometric mean
+    /// steps (see ``stepInterval``). Transient: a restored limiter spaces them by the geometric mean
     /// until it has relearned it.
     var recentMeanLatency: Double = 0
     /// Successes since the last control step of a limit in force. Transient: not in snapshots
@@ -124,8 +125,8 @@ struct ConcurrencyLimiter: Hashable, Sendable {
 
     /// Geometric-mean latency of recent successful calls, in nanoseconds (0 before any).
     var recentLatency: Double { recentSamples > 0 ? naturalExp(recentLog) : 0 }
-    /// How long a cut takes to show in the latencies, in nanoseconds: the mean latency of recent
-    /// successes. Calls admitted under the limit before a cut go on completing for about that
+    /// The gradient limit's control step, in nanoseconds: how long a cut takes to show in the
+    /// latencies, the mean latency of recent successes. Calls admitted under the limit before a cut go on completing for about that
     /// long; a step that comes sooner reads their latencies as the cut's and cuts again. With steady
     /// service times the mean is the geometric mean; with exponential ones it is 1.8 times it,
     /// and gradient steps spaced by the geometric mean swung the limit between 1 and 55 and kept
@@ -134,7 +135,7 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     /// refusals keeps the shorter spacing: a full queue's refusals are fresh evidence, and a
     /// deep queue must come down fast (spaced by the mean, a backend in the closed loop crashed
     /// with the circuit open on a limit still too high).
-    var roundTrip: Double { max(recentMeanLatency, recentLatency, 1) }
+    var stepInterval: Double { max(recentMeanLatency, recentLatency, 1) }
     /// Learned healthy latency, in nanoseconds (0 before any).
     var baselineLatency: Double { baselineSamples > 0 ? naturalExp(baselineLog) : 0 }
 
@@ -295,7 +296,8 @@ struct ConcurrencyLimiter: Hashable, Sendable {
 
     /// Multiplicative decrease on a refusal caused by admission: the first one engages the limit at
     /// half the calls out, each later one halves it again, at most once per recent (geometric-mean)
-    /// latency (one round trip, as TCP does), so that the refusals of calls sent before a cut do not count twice.
+    /// latency (one round trip, as TCP does), so that the refusals of calls sent before a cut do
+    /// not count twice.
     mutating func recordOverloadRefusal(at now: Int64, inFlight: Int, throughput: Double, maximum: Int) -> Event? {
         switch phase {
         case .idle, .watching:
@@ -373,7 +375,7 @@ struct ConcurrencyLimiter: Hashable, Sendable {
             advanceRemeasurement(at: now, inFlight: inFlight)
             // While a measurement holds admission at the floor, in-flight says nothing about the limit.
             guard case .idle = remeasurement else { return nil }
-            guard Double(now - lastAdjustment) >= roundTrip else { return nil }
+            guard Double(now - lastAdjustment) >= stepInterval else { return nil }
             // A cap that has not brought latency down after 16 steps is not what limits it. Judged
             // once: a later rise of latency is new evidence, for the gradient to answer, and
             // taking it for the dependency's own would drop the limit in the middle of an overload.
