@@ -123,22 +123,29 @@ import Testing
         // still out when it opens.)
         var highestLimit = engaged
         var mostInFlightWhileOpen = 0
-        var limitWhileOpen: Int?
+        var limitAtOpening: Int?
+        var highestLimitWhileOpen = 0
         var admittedBeyondTheLimitWhileOpen = 0
+        var openWithoutALimit = 0
         driver.run(seconds: 60, rate: 4_000, call: CoreDriver.constant(latency: coreSecond, failureRate: 0.9)) { admission, _ in
             let statistics = levee.statistics
             if let limit = statistics.concurrencyLimit { highestLimit = max(highestLimit, limit) }
             guard statistics.state == .open else { return }
             mostInFlightWhileOpen = max(mostInFlightWhileOpen, statistics.inFlight)
-            limitWhileOpen = statistics.concurrencyLimit
-            if case .admitted = admission, let limit = statistics.concurrencyLimit, statistics.inFlight > limit {
-                admittedBeyondTheLimitWhileOpen += 1
+            guard let limit = statistics.concurrencyLimit else {
+                openWithoutALimit += 1
+                return
             }
+            if limitAtOpening == nil { limitAtOpening = limit }
+            highestLimitWhileOpen = max(highestLimitWhileOpen, limit)
+            if case .admitted = admission, statistics.inFlight > limit { admittedBeyondTheLimitWhileOpen += 1 }
         }
         #expect(recorder.changes.contains { $0.to == .open })
         #expect(levee.statistics.counters.probes > 0)
-        let limit = try #require(limitWhileOpen)
-        #expect(limit <= highestLimit)
+        // The limit stays in force while open and never grows there.
+        #expect(openWithoutALimit == 0)
+        let opening = try #require(limitAtOpening)
+        #expect(highestLimitWhileOpen <= opening)
         #expect(admittedBeyondTheLimitWhileOpen == 0)
         #expect(mostInFlightWhileOpen <= highestLimit)
         #expect(highestLimit < 100)

@@ -125,16 +125,12 @@ struct ConcurrencyLimiter: Hashable, Sendable {
 
     /// Geometric-mean latency of recent successful calls, in nanoseconds (0 before any).
     var recentLatency: Double { recentSamples > 0 ? naturalExp(recentLog) : 0 }
-    /// The gradient limit's control step, in nanoseconds: how long a cut takes to show in the
-    /// latencies, the mean latency of recent successes. Calls admitted under the limit before a cut go on completing for about that
-    /// long; a step that comes sooner reads their latencies as the cut's and cuts again. With steady
-    /// service times the mean is the geometric mean; with exponential ones it is 1.8 times it,
-    /// and gradient steps spaced by the geometric mean swung the limit between 1 and 55 and kept
-    /// 62 % of the dependency's capacity (94 % spaced by the mean). The geometric mean stays the
-    /// latency the gradient steers by, where a heavy tail must not read as a shift. Halving on
-    /// refusals keeps the shorter spacing: a full queue's refusals are fresh evidence, and a
-    /// deep queue must come down fast (spaced by the mean, a backend in the closed loop crashed
-    /// with the circuit open on a limit still too high).
+    /// The gradient limit's control step, in nanoseconds: the mean latency of recent successes.
+    /// Calls admitted before a cut go on completing for about that long, and a step that came
+    /// sooner would read their latencies as the cut's and cut again; with heavy-tailed service
+    /// times the mean is well above the geometric mean the gradient steers by. Halving on
+    /// refusals keeps the geometric mean's spacing: refusals are fresh evidence, and a deep queue
+    /// must come down fast.
     var stepInterval: Double { max(recentMeanLatency, recentLatency, 1) }
     /// Learned healthy latency, in nanoseconds (0 before any).
     var baselineLatency: Double { baselineSamples > 0 ? naturalExp(baselineLog) : 0 }
@@ -160,26 +156,17 @@ struct ConcurrencyLimiter: Hashable, Sendable {
         }
     }
 
-    /// Adds a success to the recent geometric and arithmetic means, with one test for both.
-    @inline(__always)
-    private mutating func addRecent(logLatency sample: Double, latency: Double) {
-        if recentSamples < Self.recentHorizon {
-            recentSamples += 1
-            recentLog += (sample - recentLog) / recentSamples
-            recentMeanLatency += (latency - recentMeanLatency) / recentSamples
-        } else {
-            recentLog += (sample - recentLog) * (1 / Self.recentHorizon)
-            recentMeanLatency += (latency - recentMeanLatency) * (1 / Self.recentHorizon)
-        }
-    }
-
     /// Returns whether the success ended a re-measurement, which gives the limit in force back.
     mutating func recordSuccess(latency: Double, acquiredAt: Int64) -> Bool {
         successesSinceAdjustment &+= 1
         let sample = fastLog(max(latency, 1_000))  // 1 µs floor: a zero duration has no logarithm.
         let fast: Double = sample < baselineLog - Self.logFastFailureRatio ? 1 : 0
         Self.average(&fastSuccessShare, samples: &fastSuccessSamples, adding: fast, horizon: Self.fastShareHorizon)
-        addRecent(logLatency: sample, latency: latency)
+        Self.average(&recentLog, samples: &recentSamples, adding: sample, horizon: Self.recentHorizon)
+        // The arithmetic mean takes the same weight, from the count the geometric one just advanced.
+        recentMeanLatency += recentSamples < Self.recentHorizon
+            ? (latency - recentMeanLatency) / recentSamples
+            : (latency - recentMeanLatency) * (1 / Self.recentHorizon)
         if case .measuring(let from, let samples, let logSum) = remeasurement, acquiredAt >= from {
             guard samples + 1 == Self.remeasureSamples else {
                 remeasurement = .measuring(from: from, samples: samples + 1, logSum: logSum + sample)
