@@ -357,7 +357,7 @@ struct RunTests {
     }
 
     @Test func cancellingTheCallerOfAnEnforcedRunIsIgnored() async throws {
-        let (levee, clock, task) = await Self.startHourLongEnforcedRun()
+        let (levee, _, task) = await Self.startHourLongEnforcedRun()
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
         #expect(levee.statistics.counters.ignored == 1)

@@ -40,6 +40,10 @@ struct ChangeDetector: Hashable, Sendable {
     // A tuple, not an array: fixed memory, no bounds or uniqueness checks on the hot path.
     private var bank = (Cusum(), Cusum(), Cusum(), Cusum(), Cusum(), Cusum())
     private(set) var count = 0
+    /// No detector holds evidence. A success then changes nothing (every step it adds is
+    /// negative and the sums are floored at zero), so it is not recorded: with a healthy
+    /// dependency that is nearly every outcome.
+    private var quiet = true
     let threshold: Double
 
     /// - Parameters:
@@ -67,6 +71,7 @@ struct ChangeDetector: Hashable, Sendable {
     /// Adds one outcome. Returns the failure rate and length of the firing detector's run, if one fired.
     @inline(__always)
     mutating func record(failure: Bool) -> (rate: Double, length: Double)? {
+        if quiet && !failure { return nil }
         // Every detector in use sees every outcome. The ones past `count` are skipped: with steps
         // of -1 and no evidence (see `restore`), recording would leave them exactly as they are.
         let f0 = bank.0.record(failure: failure, threshold: threshold)
@@ -75,6 +80,9 @@ struct ChangeDetector: Hashable, Sendable {
         let f3 = count > 3 && bank.3.record(failure: failure, threshold: threshold)
         let f4 = count > 4 && bank.4.record(failure: failure, threshold: threshold)
         let f5 = count > 5 && bank.5.record(failure: failure, threshold: threshold)
+        // A sum is exactly zero only after its run was reset (a positive one stays positive).
+        quiet = !failure && bank.0.sum == 0 && bank.1.sum == 0 && bank.2.sum == 0 && bank.3.sum == 0
+            && bank.4.sum == 0 && bank.5.sum == 0
         guard f0 || f1 || f2 || f3 || f4 || f5 else { return nil }
         let fired = f0 ? bank.0 : f1 ? bank.1 : f2 ? bank.2 : f3 ? bank.3 : f4 ? bank.4 : bank.5
         return (fired.failures / fired.length, fired.length)
@@ -89,6 +97,7 @@ struct ChangeDetector: Hashable, Sendable {
                 cusum.failures = 0
             }
         }
+        quiet = true
     }
 
     private mutating func withDetector(_ index: Int, _ body: (inout Cusum) -> Void) {
@@ -129,5 +138,6 @@ struct ChangeDetector: Hashable, Sendable {
                 cusum.failures = state[2 * Self.capacity + index]
             }
         }
+        quiet = detectors.allSatisfy { $0.sum == 0 && $0.length == 0 && $0.failures == 0 }
     }
 }
