@@ -9,6 +9,8 @@ struct WorkloadDistributionTests {
         (500, 1_200, 1_500),  // midnight spike
         (100, 149, 1_500),  // c ≈ 0 (p99 = 1.49 × p50 makes the curve a straight line)
         (10, 900, 1_000),  // very heavy body
+        (100, 300, 400),  // flat on both sides of the 99th percentile
+        (200, 600, 700),
     ]
 
     @Test("the quantile function hits its anchors exactly")
@@ -38,20 +40,22 @@ struct WorkloadDistributionTests {
         }
     }
 
-    /// Why p99 is checked in probability as well as in milliseconds: above the 99th percentile
-    /// the quantile function jumps from the rational body to the uniform tail, whose slope is
-    /// `(timeout − p99)/0.01` ms per unit of probability. The sample p99 of n requests wanders
-    /// by about `√(0.99·0.01/n)` in probability, i.e. by up to 13.5 ms above 150 ms for the
-    /// Cyber Monday shape at n = 1,000,000 (≈ 9 %). So the 2 % check on the value applies where
-    /// that wander is small; everywhere, the fraction of requests at or below the target p99
-    /// must be 0.99 within its binomial interval, and the sample p99 must lie in the exact
-    /// confidence interval of a sample quantile, `[Q(0.99 − 4σ), Q(0.99 + 4σ)]`.
+    /// Why p99 is checked in probability as well as in milliseconds: the sample p99 of n requests
+    /// wanders by about `σ = √(0.99·0.01/n)` in probability, which the quantile function turns
+    /// into milliseconds at its slope on either side of 0.99. Above, the uniform tail's slope is
+    /// `(timeout − p99)/0.01`: 13.4 ms per σ above 150 ms for the Cyber Monday shape at
+    /// n = 1,000,000 (9 %). Below, the rational body's slope is `b/(1 − 0.99·c)²`: 16 ms per σ
+    /// under 900 ms for the heavy-bodied shape (1.8 %, so a 2 % bound would fail about one seed
+    /// in four). So the 2 % check on the value applies where both slopes keep σ under 0.5 % of
+    /// p99; everywhere, the fraction of requests at or below the target p99 must be 0.99 within
+    /// its binomial interval, and the sample p99 must lie in the exact confidence interval of a
+    /// sample quantile, `[Q(0.99 − 4σ), Q(0.99 + 4σ)]`.
     @Test(
         "p50 and p99 match their targets, and the error rate its binomial interval, over a million requests",
         arguments: Array(shapes.indices))
     func latencyAndErrors(shapeIndex: Int) throws {
         let shape = Self.shapes[shapeIndex]
-        let errorRate = [0.005, 0.6, 0.05, 0.25][shapeIndex]
+        let errorRate = [0.005, 0.6, 0.05, 0.25, 0.1, 0.01][shapeIndex]
         // 1,000,000 requests: 100 s at 600,000 RPM.
         let phase = try Phase(
             durationSeconds: 100, rpm: 600_000, errorRate: errorRate, p50Milliseconds: shape.p50,
@@ -86,7 +90,8 @@ struct WorkloadDistributionTests {
         let low = distribution.quantile(0.99 - 4 * sigma99) * 0.996  // histogram resolution
         let high = distribution.quantile(0.99 + 4 * sigma99) * 1.004
         #expect(p99 >= low && p99 <= high)
-        if distribution.tailSlope * sigma99 < 0.005 * shape.p99 {
+        let bodySlope = distribution.b / ((1 - 0.99 * distribution.c) * (1 - 0.99 * distribution.c))
+        if max(distribution.tailSlope, bodySlope) * sigma99 < 0.005 * shape.p99 {
             #expect(abs(p99 - shape.p99) / shape.p99 < 0.02)
         }
 

@@ -25,17 +25,27 @@ extension RandomNumberGenerator {
     /// the tail and wedge paths consume further uniforms exactly as Go does.
     @inline(__always)
     public mutating func goExpFloat64() -> Double {
+        goExpFloat64WithSpareBits().exponential
+    }
+
+    /// The same exponential, and the top 24 bits of the first 64-bit output it took, which the
+    /// ziggurat never reads: uniform and independent of the exponential.
+    @inline(__always)
+    mutating func goExpFloat64WithSpareBits() -> (exponential: Double, spare: UInt64) {
+        let first = next()
+        let spare = first >> 40
+        var bits = first
         while true {
-            let bits = next()
             let j = UInt32(truncatingIfNeeded: bits)
             let i = Int(UInt8(truncatingIfNeeded: bits >> 32))
             let x = Double(j) * Double(GoZiggurat.scaledWidths[i])
             if j < GoZiggurat.acceptanceThresholds[i] {
-                return x
+                return (x, spare)
             }
             let (accepted, advanced) = Self.goExpFloat64SlowPath(self, rectangle: i, x: x)
             self = advanced
-            if let accepted { return accepted }
+            if let accepted { return (accepted, spare) }
+            bits = next()
         }
     }
 

@@ -1,6 +1,7 @@
 /// Generates a scenario's requests in arrival order, reproducing Go's `loadgen` exactly.
 ///
-/// Per request, from one random generator and in this order:
+/// Per request, from one random generator and in this order (the fast mode takes the third
+/// variate from the first draw, see ``GeneratorMode/fast``):
 /// 1. the gap to the *next* arrival: an exponential variate times the phase's mean gap
 ///    (`60·10⁹ / rpm` ns), truncated to whole nanoseconds; the current request's time is the
 ///    clock *before* the gap is added, so the first request is at 0;
@@ -84,7 +85,7 @@ struct GeneratorState: Sendable {
     }
 
     @inline(__always)
-    mutating func fill<Random: RandomNumberGenerator>(
+    mutating func fill<Random: RequestVariateSource>(
         _ buffer: UnsafeMutablePointer<GeneratedRequest>, capacity: Int, using random: inout Random
     ) -> Int {
         // A local copy of the generator stays in registers; `random` itself is memory.
@@ -99,18 +100,19 @@ struct GeneratorState: Sendable {
     }
 
     @inline(__always)
-    mutating func next<Random: RandomNumberGenerator>(using random: inout Random) -> GeneratedRequest? {
+    mutating func next<Random: RequestVariateSource>(using random: inout Random) -> GeneratedRequest? {
         // The phase check, as in Go, before anything is drawn.
         if nextArrival &- phaseStart >= plan.durationNanoseconds || plan.isIdle {
             guard advancePhase() else { return nil }
         }
         let start = nextArrival
 
-        let gap = random.goExpFloat64() * plan.meanGapNanoseconds
+        let variates = random.requestVariates()
+        let gap = variates.exponential * plan.meanGapNanoseconds
         nextArrival &+= Int64(gap)
 
-        let sampled = plan.latency.quantile(random.goFloat64())
-        let isSuccess = random.goFloat64() >= plan.errorRate
+        let sampled = plan.latency.quantile(variates.latency)
+        let isSuccess = variates.outcome >= plan.errorRate
         // Go clamps successes above the ceiling. Written as two selects rather than a branch:
         // the outcome is a coin flip in the error-heavy phases and would mispredict.
         let ceiling = isSuccess ? plan.successCeilingMilliseconds : .infinity
@@ -144,6 +146,33 @@ struct GeneratorState: Sendable {
                 return true
             }
         }
+    }
+}
+
+/// The three variates of a request: an exponential for the gap to the next arrival, and uniforms
+/// in [0, 1) for the latency quantile and the outcome.
+protocol RequestVariateSource: RandomNumberGenerator {
+    mutating func requestVariates() -> (exponential: Double, latency: Double, outcome: Double)
+}
+
+extension GoPCG: RequestVariateSource {
+    /// Three draws in Go's order: `ExpFloat64`, then `Float64` twice.
+    @inline(__always)
+    mutating func requestVariates() -> (exponential: Double, latency: Double, outcome: Double) {
+        let exponential = goExpFloat64()
+        let latency = goFloat64()
+        return (exponential, latency, goFloat64())
+    }
+}
+
+extension Xoshiro256PlusPlus: RequestVariateSource {
+    /// Two draws: the ziggurat reads only the low 40 bits of its first one, so the top 24 give
+    /// the outcome's uniform (a resolution of 6·10⁻⁸, far finer than any error rate needs).
+    @inline(__always)
+    mutating func requestVariates() -> (exponential: Double, latency: Double, outcome: Double) {
+        let (exponential, spare) = goExpFloat64WithSpareBits()
+        let latency = goFloat64()
+        return (exponential, latency, Double(spare) * 0x1p-24)
     }
 }
 
