@@ -84,6 +84,11 @@ struct GeneratorState: Sendable {
         self.plan = plans[0]
     }
 
+    /// Two passes per run of requests from one phase: the first draws the variates and the
+    /// arrival times, the second turns the latency uniforms into durations. The quantile's
+    /// division takes longer than the rest of a request, and in one pass each request waited
+    /// for its own; in a pass of their own the divisions of many requests overlap. Every
+    /// request gets exactly the operations ``next(using:)`` applies.
     @inline(__always)
     mutating func fill<Random: RequestVariateSource>(
         _ buffer: UnsafeMutablePointer<GeneratedRequest>, capacity: Int, using random: inout Random
@@ -92,9 +97,26 @@ struct GeneratorState: Sendable {
         var local = random
         defer { random = local }
         var count = 0
-        while count < capacity, let request = next(using: &local) {
-            buffer[count] = request
-            count &+= 1
+        while count < capacity {
+            // The phase check, as in Go, before anything is drawn.
+            if nextArrival &- phaseStart >= plan.durationNanoseconds || plan.isIdle {
+                guard advancePhase() else { break }
+            }
+            let first = count
+            let phase = Int32(truncatingIfNeeded: phaseIndex)
+            repeat {
+                let variates = local.requestVariates()
+                // Until the second pass, `duration` holds the latency uniform's bits.
+                buffer[count] = GeneratedRequest(
+                    start: nextArrival, duration: Int64(bitPattern: variates.latency.bitPattern),
+                    isSuccess: variates.outcome >= plan.errorRate, phaseIndex: phase)
+                nextArrival &+= Int64(variates.exponential * plan.meanGapNanoseconds)
+                count &+= 1
+            } while count < capacity && nextArrival &- phaseStart < plan.durationNanoseconds
+            for index in first..<count {
+                let uniform = Double(bitPattern: UInt64(bitPattern: buffer[index].duration))
+                buffer[index].duration = plan.durationNanoseconds(uniform: uniform, isSuccess: buffer[index].isSuccess)
+            }
         }
         return count
     }
@@ -111,15 +133,10 @@ struct GeneratorState: Sendable {
         let gap = variates.exponential * plan.meanGapNanoseconds
         nextArrival &+= Int64(gap)
 
-        let sampled = plan.latency.quantile(variates.latency)
         let isSuccess = variates.outcome >= plan.errorRate
-        // Go clamps successes above the ceiling. Written as two selects rather than a branch:
-        // the outcome is a coin flip in the error-heavy phases and would mispredict.
-        let ceiling = isSuccess ? plan.successCeilingMilliseconds : .infinity
-        let latency = sampled < ceiling ? sampled : ceiling
         return GeneratedRequest(
-            start: start, duration: Int64(latency * 1e6), isSuccess: isSuccess,
-            phaseIndex: Int32(truncatingIfNeeded: phaseIndex))
+            start: start, duration: plan.durationNanoseconds(uniform: variates.latency, isSuccess: isSuccess),
+            isSuccess: isSuccess, phaseIndex: Int32(truncatingIfNeeded: phaseIndex))
     }
 
     /// Moves to the phase the pending arrival belongs to; `false` when the scenario is over.
@@ -206,4 +223,15 @@ struct PhasePlan: Sendable {
 
     /// Past the last phase: an idle plan of zero length, so every check ends the scenario.
     static let finished = PhasePlan()
+
+    /// A request's latency in whole nanoseconds, from its latency uniform and outcome.
+    @inline(__always)
+    func durationNanoseconds(uniform: Double, isSuccess: Bool) -> Int64 {
+        let sampled = latency.quantile(uniform)
+        // Go clamps successes above the ceiling. Written as two selects rather than a branch:
+        // the outcome is a coin flip in the error-heavy phases and would mispredict.
+        let ceiling = isSuccess ? successCeilingMilliseconds : .infinity
+        let clamped = sampled < ceiling ? sampled : ceiling
+        return Int64(clamped * 1e6)
+    }
 }
