@@ -137,6 +137,38 @@ struct WorkloadGeneratorTests {
         #expect(fast != first)
     }
 
+    /// The stream draws requests in batches (`fill`), in two passes per run of one phase's
+    /// requests; the result must be what `next()` gives one at a time, across phase changes,
+    /// idle phases, tail latencies and clamped successes, for any batch size.
+    @Test("batches are exactly the requests next() gives, in both modes, for any batch size", arguments: GeneratorMode.allCases)
+    func batchesMatchSingleRequests(mode: GeneratorMode) throws {
+        let scenario = try Scenario(name: "t", phases: [
+            Self.phase(2, rpm: 30_000, errorRate: 0.3, p50: 20, p99: 1_000, timeout: 1_100),
+            Self.phase(1, rpm: 0),
+            Self.phase(0.5, rpm: 120_000, errorRate: 0.01, p50: 5, p99: 9, timeout: 10),
+            Self.phase(3, rpm: 600, errorRate: 0.9),
+            Self.phase(1, rpm: 90_000),
+        ])
+        let expected = Self.requests(scenario, seed: 31, mode: mode)
+        #expect(expected.count > 3_000)
+        #expect(Set(expected.map(\.phaseIndex)) == [0, 2, 3, 4])
+        for batchSize in [1, 2, 7, 128, 1_000] {
+            var generator = LoadGenerator(scenario: scenario, seed: 31, mode: mode)
+            let buffer = UnsafeMutablePointer<GeneratedRequest>.allocate(capacity: batchSize)
+            defer { buffer.deallocate() }
+            var batched: [GeneratedRequest] = []
+            while true {
+                let count = generator.fill(buffer, capacity: batchSize)
+                batched += UnsafeBufferPointer(start: buffer, count: count)
+                if count < batchSize { break }
+            }
+            // The first difference, rather than both arrays, if there is one.
+            let firstDifference = zip(batched, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+            #expect(firstDifference == nil && batched.count == expected.count, "batches of \(batchSize)")
+            #expect(generator.next() == nil)
+        }
+    }
+
     @Test("an idle phase produces no requests and the next phase starts at its end")
     func idlePhase() throws {
         let scenario = try Scenario(
