@@ -10,24 +10,17 @@ import LeveeSimulation
 // variable is checked for exclusivity at run time. The measured loops therefore take it
 // `inout`, once per sample: called per event, those checks cost about as much as the stream.
 
-/// Draws up to `count` events into a checksum; `nil` once the stream is exhausted.
-@inline(never)
-func drain(_ stream: inout EventStream, count: Int) -> Int64? {
+/// Draws up to `count` elements from `source` and folds them into a checksum, the least work
+/// that still reads them; `nil` once the source is exhausted. The source is accessed once, for
+/// the whole loop.
+@inline(__always)
+func drain<Source, Element>(
+    _ source: inout Source, count: Int, next: (inout Source) -> Element?, fold: (Element) -> Int64
+) -> Int64? {
     var checksum: Int64 = 0
     for _ in 0..<count {
-        guard let event = stream.next() else { return nil }
-        checksum &+= event.time ^ event.requestID
-    }
-    return checksum
-}
-
-/// Draws up to `count` requests into a checksum; `nil` once the scenario is over.
-@inline(never)
-func drain(_ generator: inout LoadGenerator, count: Int) -> Int64? {
-    var checksum: Int64 = 0
-    for _ in 0..<count {
-        guard let request = generator.next() else { return nil }
-        checksum &+= request.start ^ request.duration
+        guard let element = next(&source) else { return nil }
+        checksum &+= fold(element)
     }
     return checksum
 }
@@ -53,13 +46,16 @@ let benchmarks: @Sendable () -> Void = {
         Benchmark(name, configuration: configuration) { benchmark in
             // The consumer folds each event into a checksum, the least work that still reads it.
             // At the end of the scenario the sample restarts it (rare: 113 M events per pass).
-            if let checksum = drain(&stream, count: benchmark.scaledIterations.count) {
+            let count = benchmark.scaledIterations.count
+            let next = { (stream: inout EventStream) in stream.next() }
+            let fold = { (event: StreamEvent) in event.time ^ event.requestID }
+            if let checksum = drain(&stream, count: count, next: next, fold: fold) {
                 blackHole(checksum)
             } else {
                 benchmark.stopMeasurement()
                 stream = makeStream()
                 benchmark.startMeasurement()
-                blackHole(drain(&stream, count: benchmark.scaledIterations.count))
+                blackHole(drain(&stream, count: count, next: next, fold: fold))
             }
         }
     }
@@ -70,13 +66,16 @@ let benchmarks: @Sendable () -> Void = {
         }
         var generator = makeGenerator()
         Benchmark("LoadGenerator.next, Cyber Monday, \(mode)", configuration: configuration) { benchmark in
-            if let checksum = drain(&generator, count: benchmark.scaledIterations.count) {
+            let count = benchmark.scaledIterations.count
+            let next = { (generator: inout LoadGenerator) in generator.next() }
+            let fold = { (request: GeneratedRequest) in request.start ^ request.duration }
+            if let checksum = drain(&generator, count: count, next: next, fold: fold) {
                 blackHole(checksum)
             } else {
                 benchmark.stopMeasurement()
                 generator = makeGenerator()
                 benchmark.startMeasurement()
-                blackHole(drain(&generator, count: benchmark.scaledIterations.count))
+                blackHole(drain(&generator, count: count, next: next, fold: fold))
             }
         }
     }
