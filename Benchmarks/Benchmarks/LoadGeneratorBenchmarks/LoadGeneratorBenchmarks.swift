@@ -10,19 +10,31 @@ import LeveeSimulation
 // variable is checked for exclusivity at run time. The measured loops therefore take it
 // `inout`, once per sample: called per event, those checks cost about as much as the stream.
 
-/// Draws up to `count` elements from `source` and folds them into a checksum, the least work
-/// that still reads them; `nil` once the source is exhausted. The source is accessed once, for
-/// the whole loop.
+/// One sample: draws `benchmark.scaledIterations.count` elements from `source` and folds them
+/// into a checksum, the least work that still reads them. The source is accessed once, for the
+/// whole loop. At the end of the scenario (113 M events per pass, so rarely) it is rebuilt
+/// outside the measurement and the sample starts over.
 @inline(__always)
-func drain<Source, Element>(
-    _ source: inout Source, count: Int, next: (inout Source) -> Element?, fold: (Element) -> Int64
-) -> Int64? {
-    var checksum: Int64 = 0
-    for _ in 0..<count {
-        guard let element = next(&source) else { return nil }
-        checksum &+= fold(element)
+func drainSample<Source, Element>(
+    _ source: inout Source, _ benchmark: Benchmark, rebuild: () -> Source,
+    next: (inout Source) -> Element?, fold: (Element) -> Int64
+) {
+    func drain() -> Int64? {
+        var checksum: Int64 = 0
+        for _ in benchmark.scaledIterations {
+            guard let element = next(&source) else { return nil }
+            checksum &+= fold(element)
+        }
+        return checksum
     }
-    return checksum
+    if let checksum = drain() {
+        blackHole(checksum)
+        return
+    }
+    benchmark.stopMeasurement()
+    source = rebuild()
+    benchmark.startMeasurement()
+    blackHole(drain())
 }
 
 let benchmarks: @Sendable () -> Void = {
@@ -44,19 +56,7 @@ let benchmarks: @Sendable () -> Void = {
         }
         var stream = makeStream()
         Benchmark(name, configuration: configuration) { benchmark in
-            // The consumer folds each event into a checksum, the least work that still reads it.
-            // At the end of the scenario the sample restarts it (rare: 113 M events per pass).
-            let count = benchmark.scaledIterations.count
-            let next = { (stream: inout EventStream) in stream.next() }
-            let fold = { (event: StreamEvent) in event.time ^ event.requestID }
-            if let checksum = drain(&stream, count: count, next: next, fold: fold) {
-                blackHole(checksum)
-            } else {
-                benchmark.stopMeasurement()
-                stream = makeStream()
-                benchmark.startMeasurement()
-                blackHole(drain(&stream, count: count, next: next, fold: fold))
-            }
+            drainSample(&stream, benchmark, rebuild: makeStream, next: { $0.next() }, fold: { $0.time ^ $0.requestID })
         }
     }
 
@@ -66,17 +66,7 @@ let benchmarks: @Sendable () -> Void = {
         }
         var generator = makeGenerator()
         Benchmark("LoadGenerator.next, Cyber Monday, \(mode)", configuration: configuration) { benchmark in
-            let count = benchmark.scaledIterations.count
-            let next = { (generator: inout LoadGenerator) in generator.next() }
-            let fold = { (request: GeneratedRequest) in request.start ^ request.duration }
-            if let checksum = drain(&generator, count: count, next: next, fold: fold) {
-                blackHole(checksum)
-            } else {
-                benchmark.stopMeasurement()
-                generator = makeGenerator()
-                benchmark.startMeasurement()
-                blackHole(drain(&generator, count: count, next: next, fold: fold))
-            }
+            drainSample(&generator, benchmark, rebuild: makeGenerator, next: { $0.next() }, fold: { $0.start ^ $0.duration })
         }
     }
 }
