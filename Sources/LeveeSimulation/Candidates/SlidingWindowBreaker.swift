@@ -73,10 +73,14 @@ public struct SlidingWindowBreaker: BenchmarkCandidate, Sendable, Hashable {
     private var calls: SecondBuckets
     /// Slow calls (first) in the closed window; the second counter is unused.
     private var slow: SecondBuckets
-    /// Admission instant of each slot's call.
-    private var startedAt: [Int64]
-    /// The episode a slot's call was admitted in; probes carry the half-open episode's number.
-    private var episodeOfSlot: [UInt32]
+    /// Per slot, its call's admission instant and the episode it was admitted in (probes carry
+    /// the half-open episode's number); one array, so one uniqueness check per admission.
+    private var slotCalls: [SlotCall]
+
+    private struct SlotCall: Sendable, Hashable {
+        var startedAt: Int64 = 0
+        var episode: UInt32 = 0
+    }
     /// Increments on every transition, so stale completions can be recognised.
     private var episode: UInt32 = 0
     /// Half-open bookkeeping.
@@ -90,8 +94,7 @@ public struct SlidingWindowBreaker: BenchmarkCandidate, Sendable, Hashable {
         self.configuration = configuration
         calls = SecondBuckets(seconds: configuration.windowSeconds)
         slow = SecondBuckets(seconds: configuration.windowSeconds)
-        startedAt = Array(repeating: 0, count: max(0, slotCapacity))
-        episodeOfSlot = Array(repeating: 0, count: max(0, slotCapacity))
+        slotCalls = Array(repeating: SlotCall(), count: max(0, slotCapacity))
     }
 
     public var reportedState: LeveeState.Kind { internalState == .closed ? .closed : .open }
@@ -102,7 +105,7 @@ public struct SlidingWindowBreaker: BenchmarkCandidate, Sendable, Hashable {
     }
 
     public mutating func admit(slot: Int, at instant: Int64) -> Bool {
-        guard slot >= 0, slot < startedAt.count else { protocolErrors += 1; return false }
+        guard slot >= 0, slot < slotCalls.count else { protocolErrors += 1; return false }
         switch internalState {
         case .closed:
             break
@@ -119,14 +122,14 @@ public struct SlidingWindowBreaker: BenchmarkCandidate, Sendable, Hashable {
             guard probesAdmitted < configuration.permittedCallsInHalfOpen else { return false }
             probesAdmitted += 1
         }
-        startedAt[slot] = instant
-        episodeOfSlot[slot] = episode
+        slotCalls[slot] = SlotCall(startedAt: instant, episode: episode)
         return true
     }
 
     public mutating func complete(slot: Int, succeeded: Bool, at instant: Int64) {
-        guard slot >= 0, slot < startedAt.count else { protocolErrors += 1; return }
-        let isSlow = instant - startedAt[slot] > configuration.slowCallDurationNanoseconds
+        guard slot >= 0, slot < slotCalls.count else { protocolErrors += 1; return }
+        let call = slotCalls[slot]
+        let isSlow = instant - call.startedAt > configuration.slowCallDurationNanoseconds
         switch internalState {
         case .closed:
             calls.advance(to: instant)
@@ -139,7 +142,7 @@ public struct SlidingWindowBreaker: BenchmarkCandidate, Sendable, Hashable {
         case .open:
             break
         case .halfOpen:
-            guard episodeOfSlot[slot] == episode else { return }
+            guard call.episode == episode else { return }
             probesCompleted += 1
             if !succeeded { probeFailures += 1 }
             if isSlow { probeSlow += 1 }
