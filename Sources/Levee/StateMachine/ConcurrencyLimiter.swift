@@ -180,10 +180,7 @@ struct ConcurrencyLimiter: Hashable, Sendable {
         // Beyond the target latency the limiter would be shedding: that is not a healthy sample.
         if baselineSamples > 0, recentLog - baselineLog >= Self.logTarget { return false }
         baselineSamples = min(baselineSamples + 1, Self.typicalHorizon)
-        // Once full, the weight is a power of two: multiplying by it is exact, as dividing was.
-        typicalLog += baselineSamples < Self.typicalHorizon
-            ? (sample - typicalLog) / baselineSamples
-            : (sample - typicalLog) * (1 / Self.typicalHorizon)
+        typicalLog += (sample - typicalLog) / baselineSamples
         // Until enough is known the baseline is the typical latency; after that it rises only in `tick`.
         if baselineSamples < Self.recentHorizon || typicalLog < baselineLog { baselineLog = typicalLog }
         return false
