@@ -87,8 +87,7 @@ struct GeneratorState: Sendable {
     /// Two passes per run of requests from one phase: the first draws the variates and the
     /// arrival times, the second turns the latency uniforms into durations. The quantile's
     /// division takes longer than the rest of a request, and in one pass each request waited
-    /// for its own; in a pass of their own the divisions of many requests overlap. Every
-    /// request gets exactly the operations ``next(using:)`` applies.
+    /// for its own; in a pass of their own the divisions of many requests overlap.
     @inline(__always)
     mutating func fill<Random: RequestVariateSource>(
         _ buffer: UnsafeMutablePointer<GeneratedRequest>, capacity: Int, using random: inout Random
@@ -121,22 +120,12 @@ struct GeneratorState: Sendable {
         return count
     }
 
+    /// One request: a batch of one, so that Go's rules (the phase check before anything is
+    /// drawn, the order of the draws) are written once, in ``fill(_:capacity:using:)``.
     @inline(__always)
     mutating func next<Random: RequestVariateSource>(using random: inout Random) -> GeneratedRequest? {
-        // The phase check, as in Go, before anything is drawn.
-        if nextArrival &- phaseStart >= plan.durationNanoseconds || plan.isIdle {
-            guard advancePhase() else { return nil }
-        }
-        let start = nextArrival
-
-        let variates = random.requestVariates()
-        let gap = variates.exponential * plan.meanGapNanoseconds
-        nextArrival &+= Int64(gap)
-
-        let isSuccess = variates.outcome >= plan.errorRate
-        return GeneratedRequest(
-            start: start, duration: plan.durationNanoseconds(uniform: variates.latency, isSuccess: isSuccess),
-            isSuccess: isSuccess, phaseIndex: Int32(truncatingIfNeeded: phaseIndex))
+        var request = GeneratedRequest(start: 0, duration: 0, isSuccess: false, phaseIndex: 0)
+        return fill(&request, capacity: 1, using: &random) == 1 ? request : nil
     }
 
     /// Moves to the phase the pending arrival belongs to; `false` when the scenario is over.
