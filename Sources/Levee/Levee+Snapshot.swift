@@ -100,6 +100,7 @@ extension LeveeStateMachine {
             limiter.phase = .limiting(lastAdjustment: instant &- snapshot.limiterNanosecondsAgo,
                                       reference: snapshot.limiterReference, adjustments: Int(snapshot.limiterAdjustments))
             limiter.limit = snapshot.limit
+            limiter.engagedAt = instant
         default:
             break
         }

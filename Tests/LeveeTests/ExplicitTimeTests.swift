@@ -31,6 +31,8 @@ struct CoreWindow {
 /// released before the arrival at that instant, as the API requires.
 struct CoreDriver {
     typealias Call = (_ inFlight: Int, _ rng: inout SplitMix64) -> (latency: Int64, outcome: Outcome)
+    /// A call model that also sees the instant of admission (a dependency with a clock of its own).
+    typealias TimedCall = (_ now: Int64, _ inFlight: Int, _ rng: inout SplitMix64) -> (latency: Int64, outcome: Outcome)
 
     let levee: Levee
     var now: Int64
@@ -63,6 +65,12 @@ struct CoreDriver {
     @discardableResult
     mutating func run(seconds: Double, rate: Double, call: Call,
                       onDecision: ((Admission, Int64) -> Void)? = nil) -> CoreWindow {
+        run(seconds: seconds, rate: rate, timedCall: { _, inFlight, rng in call(inFlight, &rng) }, onDecision: onDecision)
+    }
+
+    @discardableResult
+    mutating func run(seconds: Double, rate: Double, timedCall call: TimedCall,
+                      onDecision: ((Admission, Int64) -> Void)? = nil) -> CoreWindow {
         let interval = Int64((1e9 / rate).rounded())
         let end = now + Int64(seconds * 1e9)
         var window = CoreWindow()
@@ -76,7 +84,7 @@ struct CoreDriver {
             case .admitted(let permit):
                 window.admitted += 1
                 if permit.isProbe { window.probes += 1 }
-                let (latency, outcome) = call(levee.statistics.inFlight, &rng)
+                let (latency, outcome) = call(now, levee.statistics.inFlight, &rng)
                 order += 1
                 pending.push(CoreCompletion(at: now + max(latency, 0), order: order, permit: permit, outcome: outcome))
             case .rejected(let rejection):

@@ -15,11 +15,11 @@ import Testing
         var now: Int64 = 0
         for _ in 0..<300 {
             now += 5 * Self.milliseconds
-            _ = limiter.recordSuccess(latency: Double(50 * Self.milliseconds), acquiredAt: now - 50 * Self.milliseconds)
+            _ = limiter.recordSuccess(latency: Double(50 * Self.milliseconds), acquiredAt: now - 50 * Self.milliseconds, deadline: 1.5e9)
         }
         for _ in 0..<64 {
             now += 2 * Self.milliseconds
-            _ = limiter.recordSuccess(latency: Double(125 * Self.milliseconds), acquiredAt: now - 125 * Self.milliseconds)
+            _ = limiter.recordSuccess(latency: Double(125 * Self.milliseconds), acquiredAt: now - 125 * Self.milliseconds, deadline: 1.5e9)
         }
         #expect(limiter.isOverloaded)
         #expect(limiter.tick(at: now, inFlight: 80, allowed: true, maximum: 1 << 16) == nil)

@@ -99,6 +99,8 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     var remeasurement = Remeasurement.idle
     /// When the limit engaged or last measured the dependency's latency.
     var measuredAt: Int64 = 0
+    /// When the limit in force engaged. Transient: a restored limit counts from its restoration.
+    var engagedAt: Int64 = 0
     var baselineSamples: Double = 0
     /// Share of recent successes that were as fast as a refusal (under `fastFailureShare` of the
     /// baseline), and how many successes it has seen. Transient: a restored limiter relearns it.
@@ -108,6 +110,11 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     /// `refusalDecay` per failure. Transient.
     var recentFailures: Double = 0
     var recentFastFailures: Double = 0
+    /// Share of recent successes that took half the caller's deadline or more, and failures lately
+    /// that took the whole deadline (decayed as `recentFailures`). Transient.
+    var slowSuccessShare: Double = 0
+    var slowSuccessSamples: Double = 0
+    var recentDeadlineFailures: Double = 0
 
     /// The limit in force, if any. Inlined: called out of line, the getter was handed a copy of
     /// the whole limiter (136 bytes, a `memcpy` per admission).
@@ -157,11 +164,13 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     }
 
     /// Returns whether the success ended a re-measurement, which gives the limit in force back.
-    mutating func recordSuccess(latency: Double, acquiredAt: Int64) -> Bool {
+    mutating func recordSuccess(latency: Double, acquiredAt: Int64, deadline: Double) -> Bool {
         successesSinceAdjustment &+= 1
         let sample = fastLog(max(latency, 1_000))  // 1 µs floor: a zero duration has no logarithm.
         let fast: Double = sample < baselineLog - Self.logFastFailureRatio ? 1 : 0
         Self.average(&fastSuccessShare, samples: &fastSuccessSamples, adding: fast, horizon: Self.fastShareHorizon)
+        let slow: Double = 2 * latency >= deadline ? 1 : 0
+        Self.average(&slowSuccessShare, samples: &slowSuccessSamples, adding: slow, horizon: Self.fastShareHorizon)
         Self.average(&recentLog, samples: &recentSamples, adding: sample, horizon: Self.recentHorizon)
         // The arithmetic mean takes the same weight, from the count the geometric one just advanced.
         recentMeanLatency += recentSamples < Self.recentHorizon
@@ -241,37 +250,68 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     /// successes (four deviations beyond what that share predicts): a full queue refuses by the
     /// hundred, an ordinary failure is fast at the successes' rate.
     static let ordinaryFastShare = 1 / 1_024.0
-    /// Each failure weighs `1 − refusalDecay` of the last 64 or so in `recentFastFailures`.
+    /// Each failure weighs `1 − refusalDecay` of the last 64 or so in `recentFastFailures` and
+    /// `recentDeadlineFailures`.
     static let refusalDecay = 63 / 64.0
     /// Below this limit, refusals are no longer explained by what Levee admits.
     static let overloadFloor = 4.0
 
+    /// What marks a failure as a queue's refusal: it came back at once (a 503), or it ran out the
+    /// caller's deadline while the calls that got through were slow (a queue that holds its
+    /// overflow until the caller gives up).
+    enum Refusal { case fast, deadline }
+
     /// Whether a failure that took `latency` nanoseconds, with `inFlight` calls still out, is a
-    /// refusal caused by admission: fast (the dependency turned it away) while far more calls are
+    /// refusal caused by admission, and which kind: fast (the dependency turned it away), or at the
+    /// caller's `deadline` while recent successes are slow, in either case while far more calls are
     /// out than `callRate` (the caller passes the lowest of the healthy offered rate, the current
     /// offered rate and the completion rate, so that what an open circuit's probes and recovery
     /// ramp send is measured against what they send) keeps out at the healthy latency (Little's
-    /// law), by the squared
-    /// tolerance and beyond Poisson noise: a queue has formed. A dependency that fails everything
-    /// fast drains in-flight to almost nothing, and where successes are also that fast now and then,
-    /// fast failures must be far more common than that (see `ordinaryFastShare`). Once a limit is in
+    /// law), by the squared tolerance and beyond Poisson noise: a queue has formed. A dependency
+    /// that fails everything fast drains in-flight to almost nothing, and where successes are also
+    /// that fast now and then, fast failures must be far more common than that (see
+    /// `ordinaryFastShare`). Timeouts must likewise be far more common among failures than successes
+    /// past half the deadline are among successes: a dependency slow on its own times out about as
+    /// often as its tail predicts, and one that hangs sends no slow successes. Once a limit is in
     /// force, refusals mean it is still above what the dependency holds, until it is down to the
-    /// floor, where they are the dependency's own. Called for every failure: it counts the fast ones.
-    mutating func isOverloadRefusal(latency: Double, inFlight: Int, callRate: Double) -> Bool {
-        guard baselineSamples >= Self.recentHorizon, fastSuccessSamples >= Self.recentHorizon else { return false }
+    /// floor, where they are the dependency's own; but a timeout of a call admitted (at
+    /// `acquiredAt`) before the limit engaged is that queue's overflow wherever the limit is now.
+    /// Called for every failure: it counts the fast ones and the timeouts.
+    mutating func isOverloadRefusal(latency: Double, acquiredAt: Int64, inFlight: Int, callRate: Double,
+                                    deadline: Double) -> Refusal? {
+        guard baselineSamples >= Self.recentHorizon, fastSuccessSamples >= Self.recentHorizon else { return nil }
         let baseline = baselineLatency
         let fast = latency < Self.fastFailureShare * baseline
+        let timedOut = latency >= deadline
         recentFailures = recentFailures * Self.refusalDecay + 1
         recentFastFailures = recentFastFailures * Self.refusalDecay + (fast ? 1 : 0)
-        guard fast, Double(inFlight) >= Self.overloadFloor else { return false }
-        if fastSuccessShare >= Self.ordinaryFastShare {
-            let expected = recentFailures * fastSuccessShare
-            guard recentFastFailures >= expected + 4 * expected.squareRoot() + 1 else { return false }
+        recentDeadlineFailures = recentDeadlineFailures * Self.refusalDecay + (timedOut ? 1 : 0)
+        guard Double(inFlight) >= Self.overloadFloor else { return nil }
+        // Admitted before the limit, into the queue that made it: its timeout is that queue's
+        // overflow, however far the limit (and latency) have come down since.
+        if timedOut, case .limiting = phase, acquiredAt < engagedAt { return .deadline }
+        let kind: Refusal
+        if fast {
+            if fastSuccessShare >= Self.ordinaryFastShare {
+                let expected = recentFailures * fastSuccessShare
+                guard recentFastFailures >= expected + 4 * expected.squareRoot() + 1 else { return nil }
+            }
+            kind = .fast
+        } else if timedOut {
+            // A queue's calls run out their deadline while the ones that get through are slow; a
+            // dependency that is slow on its own fails at the deadline no more often than its
+            // successes take half of it.
+            guard isOverloaded else { return nil }
+            let expected = recentFailures * slowSuccessShare
+            guard recentDeadlineFailures >= expected + 4 * expected.squareRoot() + 1 else { return nil }
+            kind = .deadline
+        } else {
+            return nil
         }
-        if case .limiting = phase { return limit > Self.overloadFloor }
+        if case .limiting = phase { return limit > Self.overloadFloor ? kind : nil }
         let healthy = callRate * baseline / 1e9
         let queued = Self.tolerance * Self.tolerance * healthy
-        return Double(inFlight) >= queued + 3 * queued.squareRoot()
+        return Double(inFlight) >= queued + 3 * queued.squareRoot() ? kind : nil
     }
 
     /// Whether the limit in force can still come down far enough to tell overload from a sick
@@ -296,6 +336,7 @@ struct ConcurrencyLimiter: Hashable, Sendable {
             // No latency reference (0): the limit answers refusals, not a latency that it should bring down.
             phase = .limiting(lastAdjustment: now, reference: 0, adjustments: 0)
             measuredAt = now
+            engagedAt = now
             return .engaged
         case .limiting(let lastAdjustment, let reference, let adjustments):
             guard Double(now - lastAdjustment) >= max(recentLatency, 1) else { return nil }
@@ -353,6 +394,7 @@ struct ConcurrencyLimiter: Hashable, Sendable {
             // Arrivals outpace completions: cap at the level before the second span's growth.
             phase = .limiting(lastAdjustment: now, reference: recentLatency, adjustments: 0)
             measuredAt = now
+            engagedAt = now
             limit = Double(min(checkpoint, maximum))
             return .engaged
         case .limiting(let lastAdjustment, let reference, let adjustments):

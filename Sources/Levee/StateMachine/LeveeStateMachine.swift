@@ -165,7 +165,8 @@ package struct LeveeStateMachine {
         case .success:
             counters.successes += 1
             failed = false
-            if limiter.recordSuccess(latency: Double(instant - permit.acquiredAt), acquiredAt: permit.acquiredAt) {
+            if limiter.recordSuccess(latency: Double(instant - permit.acquiredAt), acquiredAt: permit.acquiredAt,
+                                     deadline: Double(slo.timeoutNanoseconds)) {
                 updateState(at: instant, reason: .overload)
             }
         case .failure:
@@ -174,9 +175,13 @@ package struct LeveeStateMachine {
             // Measured against the lowest rate: an open circuit's probes and ramp, or calls shed,
             // send far fewer than are offered, and a queue they fill is still one that admission made.
             let callRate = min(traffic.healthyArrivalRate, traffic.arrivalRate, traffic.completionRate)
-            if limiter.isOverloadRefusal(latency: latency, inFlight: permits.inFlight, callRate: callRate) {
+            if let refusal = limiter.isOverloadRefusal(latency: latency, acquiredAt: permit.acquiredAt,
+                                                       inFlight: permits.inFlight, callRate: callRate,
+                                                       deadline: Double(slo.timeoutNanoseconds)) {
                 // Caused by admission: the limiter's to fix, not evidence that the dependency is sick.
-                cutLimit(at: instant)
+                // A call that ran out its deadline was admitted a deadline ago: once a limit is in
+                // force, it tells nothing about that limit, which the gradient steers.
+                if refusal == .fast || limiter.activeLimit == nil { cutLimit(at: instant) }
                 return
             }
             failed = true
