@@ -101,6 +101,7 @@ extension LeveeStateMachine {
                                       reference: snapshot.limiterReference, adjustments: Int(snapshot.limiterAdjustments))
             limiter.limit = snapshot.limit
             limiter.engagedAt = instant
+            limiter.lastCutAt = instant
         default:
             break
         }

@@ -103,6 +103,30 @@ import Testing
         #expect(levee.statistics.concurrencyLimit == nil)
     }
 
+    @Test func probesAndTheRampThatOverflowTheQueueAreHeldByTheLimitWhileOpen() throws {
+        let (levee, _) = try Levee.coreRecorded(successRate: 0.99)
+        var driver = CoreDriver(levee)
+        driver.run(seconds: 5, rate: 1_000, timedCall: HoldingQueue(workers: 200, service: 100 * coreMillisecond).timedCall)
+        // Down: everything fails fast, and the circuit opens.
+        driver.run(seconds: 2, rate: 1_000, call: CoreDriver.constant(latency: coreMillisecond / 10, failureRate: 1))
+        #expect(levee.state == .open)
+
+        // Back with a tenth of its workers (200 calls a second, room for 60 more) under a storm of
+        // 4,000 offered a second. Probes succeed and the recovery ramp grows until it overflows
+        // the room; the overflow times out a second later. Those timeouts are the queue's: they
+        // engage the limit, and each one of a call sent since the last cut halves it again (the
+        // gradient does not steer while the circuit is open). Were they neither cuts nor evidence,
+        // the ramp would go on growing on the calls that do get served.
+        let weak = HoldingQueue(workers: 20, service: 100 * coreMillisecond, room: 60)
+        driver.run(seconds: 60, rate: 4_000, timedCall: weak.timedCall)
+        let failuresBefore = levee.statistics.counters.failures
+        let settled = driver.run(seconds: 10, rate: 4_000, timedCall: weak.timedCall)
+        #expect(levee.state.kind == .throttled)
+        // Serving what the workers can, with few timeouts.
+        #expect(Double(settled.admitted) / 10 >= 150)
+        #expect(Double(levee.statistics.counters.failures - failuresBefore) <= 0.05 * Double(settled.admitted))
+    }
+
     @Test func aDependencyThatStopsAnsweringStillOpens() throws {
         let (levee, recorder) = try Levee.coreRecorded(successRate: 0.99)
         var driver = CoreDriver(levee)

@@ -99,8 +99,10 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     var remeasurement = Remeasurement.idle
     /// When the limit engaged or last measured the dependency's latency.
     var measuredAt: Int64 = 0
-    /// When the limit in force engaged. Transient: a restored limit counts from its restoration.
+    /// When the limit in force engaged, and when refusals last engaged or cut it. Transient: a
+    /// restored limit counts both from its restoration.
     var engagedAt: Int64 = 0
+    var lastCutAt: Int64 = 0
     var baselineSamples: Double = 0
     /// Share of recent successes that were as fast as a refusal (under `fastFailureShare` of the
     /// baseline), and how many successes it has seen. Transient: a restored limiter relearns it.
@@ -337,11 +339,13 @@ struct ConcurrencyLimiter: Hashable, Sendable {
             phase = .limiting(lastAdjustment: now, reference: 0, adjustments: 0)
             measuredAt = now
             engagedAt = now
+            lastCutAt = now
             return .engaged
         case .limiting(let lastAdjustment, let reference, let adjustments):
             guard Double(now - lastAdjustment) >= max(recentLatency, 1) else { return nil }
             limit = max(limit / 2, Self.overloadFloor)
             phase = .limiting(lastAdjustment: now, reference: reference, adjustments: adjustments)
+            lastCutAt = now
             return nil
         }
     }
@@ -395,6 +399,7 @@ struct ConcurrencyLimiter: Hashable, Sendable {
             phase = .limiting(lastAdjustment: now, reference: recentLatency, adjustments: 0)
             measuredAt = now
             engagedAt = now
+            lastCutAt = now
             limit = Double(min(checkpoint, maximum))
             return .engaged
         case .limiting(let lastAdjustment, let reference, let adjustments):

@@ -179,9 +179,11 @@ package struct LeveeStateMachine {
                                                        inFlight: permits.inFlight, callRate: callRate,
                                                        deadline: Double(slo.timeoutNanoseconds)) {
                 // Caused by admission: the limiter's to fix, not evidence that the dependency is sick.
-                // A call that ran out its deadline was admitted a deadline ago: once a limit is in
-                // force, it tells nothing about that limit, which the gradient steers.
-                if refusal == .fast || limiter.activeLimit == nil { cutLimit(at: instant) }
+                // A call that ran out its deadline was admitted a deadline ago: it tells about the
+                // limit in force only if it was admitted under it, after the last cut.
+                if refusal == .fast || limiter.activeLimit == nil || permit.acquiredAt >= limiter.lastCutAt {
+                    cutLimit(at: instant)
+                }
                 return
             }
             failed = true
