@@ -112,10 +112,10 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     /// `refusalDecay` per failure. Transient.
     var recentFailures: Double = 0
     var recentFastFailures: Double = 0
-    /// Share of recent successes that took half the caller's deadline or more, and failures lately
-    /// that took the whole deadline (decayed as `recentFailures`). Transient.
+    /// Share of recent successes that took half the caller's deadline or more (over the same
+    /// successes as `fastSuccessShare`), and failures lately that took the whole deadline (decayed
+    /// as `recentFailures`). Transient.
     var slowSuccessShare: Double = 0
-    var slowSuccessSamples: Double = 0
     var recentDeadlineFailures: Double = 0
 
     /// The limit in force, if any. Inlined: called out of line, the getter was handed a copy of
@@ -165,14 +165,28 @@ struct ConcurrencyLimiter: Hashable, Sendable {
         }
     }
 
+    /// Two such averages of the same samples, sharing their count (one branch and one count).
+    @inline(__always)
+    private static func average(_ first: inout Double, and second: inout Double, samples: inout Double,
+                                adding a: Double, and b: Double, horizon: Double) {
+        if samples < horizon {
+            samples += 1
+            first += (a - first) / samples
+            second += (b - second) / samples
+        } else {
+            first += (a - first) * (1 / horizon)
+            second += (b - second) * (1 / horizon)
+        }
+    }
+
     /// Returns whether the success ended a re-measurement, which gives the limit in force back.
     mutating func recordSuccess(latency: Double, acquiredAt: Int64, deadline: Double) -> Bool {
         successesSinceAdjustment &+= 1
         let sample = fastLog(max(latency, 1_000))  // 1 µs floor: a zero duration has no logarithm.
         let fast: Double = sample < baselineLog - Self.logFastFailureRatio ? 1 : 0
-        Self.average(&fastSuccessShare, samples: &fastSuccessSamples, adding: fast, horizon: Self.fastShareHorizon)
         let slow: Double = 2 * latency >= deadline ? 1 : 0
-        Self.average(&slowSuccessShare, samples: &slowSuccessSamples, adding: slow, horizon: Self.fastShareHorizon)
+        Self.average(&fastSuccessShare, and: &slowSuccessShare, samples: &fastSuccessSamples,
+                     adding: fast, and: slow, horizon: Self.fastShareHorizon)
         Self.average(&recentLog, samples: &recentSamples, adding: sample, horizon: Self.recentHorizon)
         // The arithmetic mean takes the same weight, from the count the geometric one just advanced.
         recentMeanLatency += recentSamples < Self.recentHorizon

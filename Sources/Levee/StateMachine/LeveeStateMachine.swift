@@ -22,6 +22,9 @@ package struct LeveeStateMachine {
     let slo: SLO
     let configuration: Configuration
     let policy: ErrorPolicy
+    /// The SLO's timeout in nanoseconds, converted once: a `Duration`'s components take a 128-bit
+    /// division, and every completion compares its latency with the deadline.
+    let deadline: Double
 
     var permits: PermitTable
     /// The latest instant processed; instants must not go below it.
@@ -41,6 +44,7 @@ package struct LeveeStateMachine {
         self.slo = slo
         self.configuration = configuration
         self.policy = ErrorPolicy(slo: slo)
+        self.deadline = Double(slo.timeoutNanoseconds)
         self.detector = ChangeDetector(budget: policy.budget, lowestAlternative: policy.downRate,
                                        threshold: ErrorPolicy.detectionThreshold)
         self.permits = PermitTable(capacity: configuration.maximumInFlight)
@@ -166,7 +170,7 @@ package struct LeveeStateMachine {
             counters.successes += 1
             failed = false
             if limiter.recordSuccess(latency: Double(instant - permit.acquiredAt), acquiredAt: permit.acquiredAt,
-                                     deadline: Double(slo.timeoutNanoseconds)) {
+                                     deadline: deadline) {
                 updateState(at: instant, reason: .overload)
             }
         case .failure:
@@ -177,7 +181,7 @@ package struct LeveeStateMachine {
             let callRate = min(traffic.healthyArrivalRate, traffic.arrivalRate, traffic.completionRate)
             if let refusal = limiter.isOverloadRefusal(latency: latency, acquiredAt: permit.acquiredAt,
                                                        inFlight: permits.inFlight, callRate: callRate,
-                                                       deadline: Double(slo.timeoutNanoseconds)) {
+                                                       deadline: deadline) {
                 // Caused by admission: the limiter's to fix, not evidence that the dependency is sick.
                 // A call that ran out its deadline was admitted a deadline ago: it tells about the
                 // limit in force only if it was admitted under it, after the last cut.
