@@ -6,9 +6,7 @@ import Testing
 /// must.
 @Suite struct BaselineLearningTests {
     static func trained() throws -> (Levee, CoreDriver) {
-        let (levee, _) = try Levee.coreRecorded(successRate: 0.99)
-        var driver = CoreDriver(levee)
-        driver.run(seconds: 5, rate: 1_000, call: CoreDriver.constant(latency: 10 * coreMillisecond, failureRate: 0))
+        let (levee, _, driver) = try CoreDriver.afterHealthyTraffic()
         return (levee, driver)
     }
 

@@ -88,19 +88,9 @@ import Testing
         #expect(engaged.to.kind == .throttled && engaged.reason == .overload)
         #expect(engaged.at - overloadStart <= service.engagedWithin)
 
-        let failuresBefore = levee.statistics.counters.failures
-        let held = driver.run(seconds: 10, rate: 4_000, timedCall: queue.timedCall)
-        #expect(!recorder.changes.contains { $0.to == .open })
-        #expect(held.rejections[.concurrencyLimit] == held.rejected)
         // Once the calls admitted before the limit have timed out, the limit keeps the room from
         // filling, and it does not give the dependency's throughput away.
-        let timedOut = levee.statistics.counters.failures - failuresBefore
-        #expect(Double(timedOut) <= 0.01 * Double(held.admitted))
-        #expect(Double(held.admitted) / 10 >= 1_500)
-
-        driver.run(seconds: 10, rate: 1_000, timedCall: queue.timedCall)
-        #expect(levee.state == .closed)
-        #expect(levee.statistics.concurrencyLimit == nil)
+        driver.expectLimitHoldsOverloadThenReleases(queue.timedCall, recorder: recorder, minimumThroughput: 1_500)
     }
 
     @Test func probesAndTheRampThatOverflowTheQueueAreHeldByTheLimitWhileOpen() throws {
@@ -128,9 +118,7 @@ import Testing
     }
 
     @Test func aDependencyThatStopsAnsweringStillOpens() throws {
-        let (levee, recorder) = try Levee.coreRecorded(successRate: 0.99)
-        var driver = CoreDriver(levee)
-        driver.run(seconds: 5, rate: 1_000, call: CoreDriver.constant(latency: 10 * coreMillisecond, failureRate: 0))
+        var (levee, recorder, driver) = try CoreDriver.afterHealthyTraffic()
         #expect(levee.state == .closed)
 
         // Every call now hangs until its deadline. A thousand calls are out, far beyond what the
@@ -143,9 +131,7 @@ import Testing
     }
 
     @Test func aSlowDependencyWhoseTailRunsPastTheDeadlineIsTheErrorSides() throws {
-        let (levee, recorder) = try Levee.coreRecorded(successRate: 0.99)
-        var driver = CoreDriver(levee)
-        driver.run(seconds: 5, rate: 1_000, call: CoreDriver.constant(latency: 10 * coreMillisecond, failureRate: 0))
+        var (levee, recorder, driver) = try CoreDriver.afterHealthyTraffic()
         #expect(levee.state == .closed)
 
         // Slow on its own: latencies spread evenly from 0.3 to 1.3 s, and the 30 % beyond the

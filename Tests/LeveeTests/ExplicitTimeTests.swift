@@ -102,6 +102,40 @@ struct CoreDriver {
     }
 }
 
+extension CoreDriver {
+    /// A recorded Levee after five seconds of healthy traffic (1,000 calls a second, 10 ms each, no
+    /// failure), so that its baseline and rates are learned, and the driver to go on with.
+    static func afterHealthyTraffic(successRate: Double = 0.99) throws -> (Levee, CoreTransitionRecorder, CoreDriver) {
+        let (levee, recorder) = try Levee.coreRecorded(successRate: successRate)
+        var driver = CoreDriver(levee)
+        driver.run(seconds: 5, rate: 1_000, call: constant(latency: 10 * coreMillisecond, failureRate: 0))
+        return (levee, recorder, driver)
+    }
+}
+
+extension CoreDriver {
+    /// Ten more seconds of an overload at 4,000 calls a second, then ten at 1,000: the concurrency
+    /// limit alone holds it (the circuit never opens, every rejection is the limit's, at most 1 % of
+    /// the admitted calls fail, and at least `minimumThroughput` calls a second are admitted), and
+    /// it is given back once the overload ends.
+    mutating func expectLimitHoldsOverloadThenReleases(
+        _ call: TimedCall, recorder: CoreTransitionRecorder, minimumThroughput: Double,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let failuresBefore = levee.statistics.counters.failures
+        let held = run(seconds: 10, rate: 4_000, timedCall: call)
+        #expect(!recorder.changes.contains { $0.to == .open }, sourceLocation: sourceLocation)
+        #expect(held.rejections[.concurrencyLimit] == held.rejected, sourceLocation: sourceLocation)
+        let failed = levee.statistics.counters.failures - failuresBefore
+        #expect(Double(failed) <= 0.01 * Double(held.admitted), sourceLocation: sourceLocation)
+        #expect(Double(held.admitted) / 10 >= minimumThroughput, sourceLocation: sourceLocation)
+
+        run(seconds: 10, rate: 1_000, timedCall: call)
+        #expect(levee.state == .closed, sourceLocation: sourceLocation)
+        #expect(levee.statistics.concurrencyLimit == nil, sourceLocation: sourceLocation)
+    }
+}
+
 /// Records the transitions delivered to an observer.
 final class CoreTransitionRecorder: LeveeObserver {
     private let storage = Mutex<[StateChange]>([])

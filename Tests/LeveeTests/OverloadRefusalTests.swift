@@ -61,26 +61,15 @@ import Testing
         #expect(engaged.at - overloadStart <= 100 * coreMillisecond)
         #expect(first.rejections[.circuitOpen, default: 0] == 0)
 
-        let failuresBefore = levee.statistics.counters.failures
-        let held = driver.run(seconds: 10, rate: 4_000, call: service.queue)
-        // Never opened: every rejection is the limit's, and the limit keeps the queue from filling.
-        #expect(!recorder.changes.contains { $0.to == .open })
-        #expect(held.rejections[.concurrencyLimit] == held.rejected)
-        let refused = levee.statistics.counters.failures - failuresBefore
-        #expect(Double(refused) <= 0.01 * Double(held.admitted))
-        // Throughput is not given away.
-        #expect(Double(held.admitted) / 10 >= service.minimumThroughput)
-
-        // The overload ends: the limit is given back.
-        driver.run(seconds: 10, rate: 1_000, call: service.queue)
-        #expect(levee.state == .closed)
-        #expect(levee.statistics.concurrencyLimit == nil)
+        // Never opened: every rejection is the limit's, the limit keeps the queue from filling,
+        // throughput is not given away, and the limit is given back when the overload ends.
+        let queue = service.queue
+        driver.expectLimitHoldsOverloadThenReleases({ _, inFlight, rng in queue(inFlight, &rng) },
+                                                    recorder: recorder, minimumThroughput: service.minimumThroughput)
     }
 
     @Test func aDependencyThatFailsEverythingFastStillOpens() throws {
-        let (levee, recorder) = try Levee.coreRecorded(successRate: 0.99)
-        var driver = CoreDriver(levee)
-        driver.run(seconds: 5, rate: 1_000, call: CoreDriver.constant(latency: 10 * coreMillisecond, failureRate: 0))
+        var (levee, recorder, driver) = try CoreDriver.afterHealthyTraffic()
         #expect(levee.state == .closed)
 
         // Down: every call is refused within 0.1 ms, as fast as a full queue's refusals. Calls drain
