@@ -17,6 +17,10 @@ public struct LeveeStatistics: Sendable, Hashable {
     public var baselineLatencyNanoseconds: Double
     /// Recent latency of successful calls, in nanoseconds.
     public var recentLatencyNanoseconds: Double
+    /// The latency a concurrency limit in force steers to, as a multiple of the baseline: the
+    /// center of the setpoint search, learned from the completions a binding limit gets (1.5 until
+    /// a limit has bound for long enough; not kept in snapshots).
+    public var latencySetpoint: Double
     /// Learned healthy throughput (completions per second).
     public var baselineThroughput: Double
     /// Recent arrival rate (calls offered per second).

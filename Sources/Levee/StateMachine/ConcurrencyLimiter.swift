@@ -14,10 +14,11 @@
 /// protects against is queueing that admission causes, and that is measured from wherever the
 /// dependency's own latency now is. No calls are rejected to find out.
 ///
-/// Once engaged, a gradient limit (steering to 1.5× the baseline, one step per mean latency,
-/// √limit headroom, no growth while the limit does not bind) keeps in-flight where the
-/// dependency serves calls near its baseline latency, and releases when latency is back and the
-/// limit no longer binds. A limit in force learns nothing from the calls it admits, which queue,
+/// Once engaged, a gradient limit (steering to a setpoint of 1.2–2× the baseline, one step per
+/// mean latency, √limit headroom, no growth while the limit does not bind) keeps in-flight where
+/// the dependency serves calls near its baseline latency, and releases when latency is back and
+/// the limit no longer binds. The setpoint is where the binding limit gets the most calls served,
+/// found by trying a little above and below it in turn (``SetpointSearch``). A limit in force learns nothing from the calls it admits, which queue,
 /// while the dependency's own latency goes on drifting (a baseline left behind pins the limit at
 /// its floor, or one left above steers to a standing queue); so once a minute it holds admission
 /// at the floor for a few round trips and re-measures the dependency's latency there, as BBR's
@@ -25,8 +26,10 @@
 struct ConcurrencyLimiter: Hashable, Sendable {
     /// Latency that counts as overload, as a multiple of the healthy baseline.
     static let tolerance = 2.0
-    /// Latency the gradient limit steers to, as a multiple of the baseline.
-    static let target = 1.5
+    /// Latency past which a success no longer teaches the idle baseline, as a multiple of it: below
+    /// the tolerance, so that a queue that builds up is not learned as normal, and well above the
+    /// noise of a recent latency, so that the baseline follows the dependency's own drift.
+    static let learningCeiling = 1.5
     /// Each watch span lasts this many recent latencies.
     static let watchSpan = 5.0
     /// In-flight growth over the second span that proves arrivals outpace completions.
@@ -77,6 +80,10 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     /// Successes since the last control step of a limit in force. Transient: not in snapshots
     /// (a restored limit waits one step longer before it grows).
     var successesSinceAdjustment = 0
+    /// Successes since creation (wrapping), and the search for the latency the gradient steers to,
+    /// which compares how many a binding limit gets at two setpoints. Both transient.
+    var successCount = 0
+    var search = SetpointSearch()
     /// Consecutive control steps, also transient, with healthy latency and a limit that does not bind.
     var slackSteps = 0
     static let slackStepsBeforeRelease = 16
@@ -150,8 +157,8 @@ struct ConcurrencyLimiter: Hashable, Sendable {
 
     /// ln(tolerance): the overload test compares log latencies, with no exponential on the hot path.
     static let logTolerance = 0.6931471805599453
-    /// ln(target).
-    static let logTarget = 0.4054651081081644
+    /// ln(learningCeiling).
+    static let logLearningCeiling = 0.4054651081081644
 
     /// Adds a sample to an average that is the plain mean of its first `horizon` samples and then
     /// an exponentially weighted one (weight `1/horizon`): unbiased from the first sample.
@@ -182,6 +189,7 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     /// Returns whether the success ended a re-measurement, which gives the limit in force back.
     mutating func recordSuccess(latency: Double, acquiredAt: Int64, deadline: Double) -> Bool {
         successesSinceAdjustment &+= 1
+        successCount &+= 1
         let sample = fastLog(max(latency, 1_000))  // 1 µs floor: a zero duration has no logarithm.
         let fast: Double = sample < baselineLog - Self.logFastFailureRatio ? 1 : 0
         let slow: Double = 2 * latency >= deadline ? 1 : 0
@@ -202,8 +210,8 @@ struct ConcurrencyLimiter: Hashable, Sendable {
         }
         // Only healthy periods teach the baseline, so an overload is never learned as normal.
         guard case .idle = phase else { return false }
-        // Beyond the target latency the limiter would be shedding: that is not a healthy sample.
-        if baselineSamples > 0, recentLog - baselineLog >= Self.logTarget { return false }
+        // Recent calls well above the baseline may be queueing: not healthy samples.
+        if baselineSamples > 0, recentLog - baselineLog >= Self.logLearningCeiling { return false }
         baselineSamples = min(baselineSamples + 1, Self.typicalHorizon)
         typicalLog += (sample - typicalLog) / baselineSamples
         // Until enough is known the baseline is the typical latency; after that it rises only in `tick`.
@@ -218,7 +226,7 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     /// where Levee sends too little to load the dependency. Under a larger limit the
     /// measurement drains Levee's calls for a round trip or two, but a dependency slowed by its own
     /// load (a smoothed CPU load, garbage collection, a backlog of its own) stays slow for seconds
-    /// after: learning that as its latency raises the baseline, and steering to 1.5 times it holds
+    /// after: learning that as its latency raises the baseline, and steering above it holds
     /// a standing queue and a load past what the dependency serves best, which the next
     /// measurement reads higher again. A baseline that is too low instead pins the limit near the
     /// floor, and there the next measurement is clean.
@@ -419,24 +427,26 @@ struct ConcurrencyLimiter: Hashable, Sendable {
         case .limiting(let lastAdjustment, let reference, let adjustments):
             // While the circuit is open the limit stays as it was: it bounds what probes and the recovery
             // ramp send into a dependency that, overloaded, may only be serving slowly.
-            guard allowed else { return nil }
+            guard allowed else { search.interrupt(); return nil }
             advanceRemeasurement(at: now, inFlight: inFlight)
             // While a measurement holds admission at the floor, in-flight says nothing about the limit.
-            guard case .idle = remeasurement else { return nil }
+            guard case .idle = remeasurement else { search.interrupt(); return nil }
             guard Double(now - lastAdjustment) >= stepInterval else { return nil }
+            search.advance(at: now, binding: Double(inFlight) >= limit / 2, successes: successCount)
             // A cap that has not brought latency down after 16 steps is not what limits it. Judged
             // once: a later rise of latency is new evidence, for the gradient to answer, and
             // taking it for the dependency's own would drop the limit in the middle of an overload.
             if adjustments == 16, reference > 0, recentLatency >= 0.8 * reference { return exogenous() }
-            let gradient = min(max(Self.target * baselineLatency / max(recentLatency, 1), 0.5), 1)
+            let setpoint = naturalExp(search.currentLog)
+            let gradient = min(max(setpoint * baselineLatency / max(recentLatency, 1), 0.5), 1)
             var next = limit * gradient
             // Grow only when the limit binds: an application that does not use it proves nothing.
-            // And only when latency is within the target: growth beyond it only deepens the queue.
+            // And only when latency is within the setpoint: growth beyond it only deepens the queue.
             // (below the floor it always grows, so a slow dependency is still probed at a few calls).
             // Growth also needs fresh evidence, a success since the last step: a dependency that has
             // stopped answering would otherwise look as fast as it last was.
             if Double(inFlight) >= limit / 2, successesSinceAdjustment > 0,
-               latencyRatio < Self.target || limit < Self.overloadFloor {
+               latencyRatio < setpoint || limit < Self.overloadFloor {
                 next += limit.squareRoot()
             }
             successesSinceAdjustment = 0
@@ -444,8 +454,8 @@ struct ConcurrencyLimiter: Hashable, Sendable {
             phase = .limiting(lastAdjustment: now, reference: reference, adjustments: adjustments + 1)
             // Latency is back and the limit is far from binding; or it has not bound (nor grown) for
             // many steps while latency stayed healthy, so that no limit lingers that neither grows nor goes.
-            if latencyRatio < Self.target, Double(inFlight) < limit / 2 { slackSteps += 1 } else { slackSteps = 0 }
-            if latencyRatio < Self.target, Double(inFlight) < limit / 3 || slackSteps >= Self.slackStepsBeforeRelease {
+            if latencyRatio < setpoint, Double(inFlight) < limit / 2 { slackSteps += 1 } else { slackSteps = 0 }
+            if latencyRatio < setpoint, Double(inFlight) < limit / 3 || slackSteps >= Self.slackStepsBeforeRelease {
                 return release()
             }
             return nil
@@ -488,6 +498,7 @@ struct ConcurrencyLimiter: Hashable, Sendable {
 
     private mutating func release() -> Event {
         phase = .idle
+        search.interrupt()
         slackSteps = 0
         remeasurement = .idle
         limit = 0

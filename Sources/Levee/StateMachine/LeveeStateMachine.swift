@@ -354,6 +354,7 @@ package struct LeveeStateMachine {
             inFlight: permits.inFlight,
             baselineLatencyNanoseconds: limiter.baselineLatency,
             recentLatencyNanoseconds: limiter.recentLatency,
+            latencySetpoint: naturalExp(limiter.search.centerLog),
             baselineThroughput: traffic.completionRate,
             offeredRate: traffic.arrivalRate,
             counters: counters)
