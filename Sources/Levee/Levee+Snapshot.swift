@@ -65,7 +65,8 @@ extension LeveeStateMachine {
             limiterPhase: limiterPhase, limiterNanosecondsAgo: limiterAgo, limiterSpan: span,
             limiterCheckpoint: checkpoint, limiterReference: reference, limiterAdjustments: adjustments,
             limit: limiter.limit, typicalLogLatency: limiter.typicalLog,
-            failedProbeStreak: Int64(errorControl.failedProbeStreak))
+            failedProbeStreak: Int64(errorControl.failedProbeStreak),
+            latencySetpointLog: limiter.search.centerLog)
     }
 
     /// Applies a validated snapshot. Nothing here can fail, so the swap is all or nothing.
@@ -110,6 +111,7 @@ extension LeveeStateMachine {
         limiter.typicalLog = snapshot.typicalLogLatency ?? snapshot.baselineLogLatency
         limiter.recentLog = snapshot.recentLogLatency
         limiter.recentSamples = snapshot.recentSamples
+        limiter.search.centerLog = snapshot.latencySetpointLog ?? SetpointSearch.initialLog
         traffic = TrafficEstimator()
         traffic.arrivalRate = snapshot.arrivalRate
         traffic.completionRate = snapshot.completionRate

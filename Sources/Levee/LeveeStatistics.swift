@@ -19,7 +19,7 @@ public struct LeveeStatistics: Sendable, Hashable {
     public var recentLatencyNanoseconds: Double
     /// The latency a concurrency limit in force steers to, as a multiple of the baseline: the
     /// center of the setpoint search, learned from the completions a binding limit gets (1.5 until
-    /// a limit has bound for long enough; not kept in snapshots).
+    /// a limit has bound for long enough; kept in snapshots).
     public var latencySetpoint: Double
     /// Learned healthy throughput (completions per second).
     public var baselineThroughput: Double

@@ -84,6 +84,11 @@ import Darwin
         #expect(statistics.latencySetpoint < 1.4)
         #expect(settled.admitted > early.admitted)
         #expect(Double(settled.admitted) / 60 >= 1_300)
+
+        // What the search learned survives a restart.
+        let restored = Levee(slo: levee.slo)
+        try restored.restore(from: levee.snapshot().serialized(), at: driver.now)
+        #expect(restored.statistics.latencySetpoint == statistics.latencySetpoint)
     }
 }
 

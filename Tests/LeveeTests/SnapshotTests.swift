@@ -479,8 +479,9 @@ func coreFNV1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
     @Test func formatOneSnapshotRestoresWithTheBaselineAsTypicalLatency() throws {
         let (source, _) = Self.trained()
         let current = source.snapshot().serialized()
-        // Format 1 lacks the typical latency and the probe streak, the last fields before the checksum.
-        let bytes = Self.reencoded(current, asVersion: 1, missingBytes: 16)
+        // Format 1 lacks the typical latency, the probe streak and the latency setpoint, the last
+        // fields before the checksum.
+        let bytes = Self.reencoded(current, asVersion: 1, missingBytes: 24)
         let old = try LeveeSnapshot(serialized: bytes)
         #expect(old.formatVersion == 1)
         #expect(old.typicalLogLatency == nil)
@@ -502,7 +503,7 @@ func coreFNV1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
         let (source, driver) = Self.open()
         let snapshot = source.snapshot()
         #expect(snapshot.failedProbeStreak == Int64(ErrorPolicy.maximumFloorDoublings))
-        let bytes = Self.reencoded(snapshot.serialized(), asVersion: 2, missingBytes: 8)
+        let bytes = Self.reencoded(snapshot.serialized(), asVersion: 2, missingBytes: 16)
         let old = try LeveeSnapshot(serialized: bytes)
         #expect(old.formatVersion == 2)
         #expect(old.failedProbeStreak == nil)
@@ -511,6 +512,21 @@ func coreFNV1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
         try restored.restore(from: bytes, at: driver.now)
         #expect(restored.state == .open)
         #expect(restored.snapshot().failedProbeStreak == 0)
+    }
+
+    /// Format 3 had no latency setpoint: such a snapshot restores the search at its start, 1.5.
+    @Test func formatThreeSnapshotRestoresTheInitialLatencySetpoint() throws {
+        let (source, _) = Self.trained()
+        let snapshot = source.snapshot()
+        let bytes = Self.reencoded(snapshot.serialized(), asVersion: 3, missingBytes: 8)
+        let old = try LeveeSnapshot(serialized: bytes)
+        #expect(old.formatVersion == 3)
+        #expect(old.latencySetpointLog == nil)
+        #expect(old.failedProbeStreak == snapshot.failedProbeStreak)
+        let restored = Levee(slo: source.slo)
+        try restored.restore(from: bytes, at: 0)
+        #expect(restored.statistics.latencySetpoint == naturalExp(SetpointSearch.initialLog))
+        #expect(restored.snapshot().latencySetpointLog == SetpointSearch.initialLog)
     }
 
     @Test func newerJSONFormatIsUnsupported() throws {
@@ -603,6 +619,8 @@ func coreFNV1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
         ("failedProbeStreak", .int(-1)),
         ("failedProbeStreak", .int(Int64(ErrorPolicy.maximumFloorDoublings + 1))),
         ("failedProbeStreak", .int(1)),  // a streak while closed
+        ("latencySetpointLog", .double(0)),  // below the search's range
+        ("latencySetpointLog", .double(1)),  // above it
     ])
     func outOfRangeValuesAreCorrupt(key: String, value: CoreJSON) throws {
         var json = try Self.trained().0.snapshot().json

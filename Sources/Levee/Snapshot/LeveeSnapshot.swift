@@ -12,8 +12,9 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
     /// The format this library writes. Newer formats are refused; older ones are read.
     /// Format 2 added the typical latency that the baseline trails; a format 1 snapshot restores
     /// it as the baseline. Format 3 added the open circuit's streak of failed probes, which backs
-    /// off its probe floor; an older snapshot restores it as no streak.
-    public static let currentFormatVersion = 3
+    /// off its probe floor; an older snapshot restores it as no streak. Format 4 added the latency
+    /// setpoint the concurrency limit has learned; an older snapshot restores it at 1.5.
+    public static let currentFormatVersion = 4
 
     public let formatVersion: Int
     public let successRate: Double
@@ -55,6 +56,8 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
     let typicalLogLatency: Double?
     /// Absent before format 3.
     let failedProbeStreak: Int64?
+    /// The setpoint search's center (a log multiple of the baseline). Absent before format 4.
+    let latencySetpointLog: Double?
     /// FNV-1a over every other field, to catch corruption.
     public private(set) var checksum: UInt64
 
@@ -67,7 +70,8 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
          baselineLogLatency: Double, baselineSamples: Double,
          recentLogLatency: Double, recentSamples: Double, arrivalRate: Double, completionRate: Double,
          healthyArrivalRate: Double, tickAgeNanoseconds: Int64, tickArrivals: Int64, tickCompletions: Int64, successesSinceEvaluation: Int64, probeCredit: Double, lastProbeNanosecondsAgo: Int64, probeFailureRate: Double, probeCount: Double, limiterPhase: Int64, limiterNanosecondsAgo: Int64, limiterSpan: Double, limiterCheckpoint: Int64, limiterReference: Double, limiterAdjustments: Int64, limit: Double,
-         typicalLogLatency: Double?, failedProbeStreak: Int64?, checksum: UInt64? = nil) {
+         typicalLogLatency: Double?, failedProbeStreak: Int64?, latencySetpointLog: Double?,
+         checksum: UInt64? = nil) {
         self.formatVersion = formatVersion
         self.successRate = successRate
         self.timeoutNanoseconds = timeoutNanoseconds
@@ -102,6 +106,7 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
         self.limit = limit
         self.typicalLogLatency = typicalLogLatency
         self.failedProbeStreak = failedProbeStreak
+        self.latencySetpointLog = latencySetpointLog
         self.checksum = 0
         self.checksum = checksum ?? SnapshotCodec.checksum(of: self)
     }
@@ -166,6 +171,9 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
                   && (0...Int64(ErrorPolicy.maximumFloorDoublings)).contains(failedProbeStreak ?? 0)
                   && (errorMode == 2 || (failedProbeStreak ?? 0) == 0),
                   "the failed probe streak")
+        try check((latencySetpointLog == nil) == (formatVersion < 4)
+                  && (SetpointSearch.lowestLog...SetpointSearch.highestLog).contains(latencySetpointLog ?? SetpointSearch.initialLog),
+                  "the latency setpoint")
 
     }
 }

@@ -39,6 +39,7 @@ enum SnapshotCodec {
         writer.double(snapshot.limit)
         if let typical = snapshot.typicalLogLatency { writer.double(typical) }
         if let streak = snapshot.failedProbeStreak { writer.integer(streak) }
+        if let setpoint = snapshot.latencySetpointLog { writer.double(setpoint) }
         return writer.bytes
     }
 
@@ -102,6 +103,7 @@ enum SnapshotCodec {
             limit: try reader.double(),
             typicalLogLatency: version >= 2 ? try reader.double() : nil,
             failedProbeStreak: version >= 3 ? try reader.integer(Int64.self) : nil,
+            latencySetpointLog: version >= 4 ? try reader.double() : nil,
             checksum: try reader.integer(UInt64.self))
         guard reader.isAtEnd else { throw .corrupt("\(bytes.count - reader.offset) unexpected trailing bytes") }
         return snapshot

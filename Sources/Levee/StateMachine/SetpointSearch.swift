@@ -12,7 +12,8 @@
 /// more by over one standard deviation of the counts' Poisson noise, and down half a step
 /// otherwise: with no clear difference the lower latency is the better one.
 ///
-/// The center is learned state but not kept in snapshots: a restored limiter starts from 1.5.
+/// The center is learned state and kept in snapshots (from format 4); the half-cycle in progress
+/// is not, and a restored search starts a new one.
 struct SetpointSearch: Hashable, Sendable {
     /// Log of the setpoint's center, as a multiple of the baseline latency.
     var centerLog = Self.initialLog
