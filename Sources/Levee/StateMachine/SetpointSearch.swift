@@ -29,13 +29,14 @@ struct SetpointSearch: Hashable, Sendable {
     /// How far one pair moves the center up, in nats (down: half of it).
     static let step = 0.05
     /// How long each side is tried: long against a dependency that slows with a load smoothed over
-    /// seconds, short against the hour a limit typically binds (a pair takes 20 s).
+    /// seconds, short against the minutes an overload lasts (a pair takes 20 s).
     static let halfCycle: Int64 = 10_000_000_000
 
-    /// +1 while trying above the center, −1 below. A search that starts, or starts over, tries
-    /// below first: right after a limit engages an overload is still building, and a setpoint above
-    /// the center would let more of it in (on one closed-loop seed in ten, enough to crash a backend
-    /// down to one replica at the midnight storm).
+    /// +1 while trying above the center, −1 below. A search that starts, or starts over (also after
+    /// a half-cycle in which the limit did not bind), tries below first: right after a limit
+    /// engages, or binds again, an overload is still building, and a setpoint above the center
+    /// would let more of it in (on one closed-loop seed in ten, enough to crash a backend down to
+    /// one replica at the midnight storm).
     var side = -1.0
     /// When this half-cycle began; −1: begin at the next step.
     var halfStartedAt: Int64 = -1
@@ -84,13 +85,16 @@ struct SetpointSearch: Hashable, Sendable {
         guard elapsed >= Self.halfCycle else { return }
         let seconds = Double(now - countedSince) / 1e9
         let counted = Double(successes &- countedFrom)
-        // A limit that did not bind (nine steps in ten) measured the demand, not the dependency.
         if bindingSteps * 10 < steps * 9 || seconds <= 0 {
+            // A limit that did not bind (nine steps in ten) measured the demand, not the
+            // dependency. When it binds again, demand has risen: start below, as after an interruption.
             firstSide = 0
+            side = -1
         } else if firstSide == 0 {
             firstRate = counted / seconds
             firstVariance = counted / (seconds * seconds)
             firstSide = side
+            side = -side
         } else {
             let rate = counted / seconds
             let difference = side > 0 ? rate - firstRate : firstRate - rate
@@ -99,10 +103,10 @@ struct SetpointSearch: Hashable, Sendable {
             centerLog = min(max(centerLog, Self.lowestLog), Self.highestLog)
             firstSide = 0
             pairs &+= 1
+            // Every other pair starts below, so that a trend in the dependency's own latency does
+            // not always favour the same side.
+            side = pairs % 2 == 0 ? 1 : -1
         }
-        // Within a pair the sides alternate; every other pair starts below, so that a trend in the
-        // dependency's own latency does not always favour the same side.
-        side = firstSide == 0 ? (pairs % 2 == 0 ? 1 : -1) : -side
         halfStartedAt = now
         countedFrom = -1
     }
