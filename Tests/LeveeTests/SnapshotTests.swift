@@ -497,34 +497,37 @@ func coreFNV1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
         #expect(Self.isCorrupt(error))
     }
 
+    /// `snapshot` re-encoded as the older format `version` (see ``reencoded(_:asVersion:missingBytes:)``),
+    /// read back, and restored into a new Levee at `instant`.
+    static func restoredAsOlderFormat(_ snapshot: LeveeSnapshot, version: UInt8, missingBytes: Int,
+                                      at instant: Int64) throws -> (LeveeSnapshot, Levee) {
+        let bytes = reencoded(snapshot.serialized(), asVersion: version, missingBytes: missingBytes)
+        let old = try LeveeSnapshot(serialized: bytes)
+        #expect(old.formatVersion == Int(version))
+        let restored = Levee(slo: try #require(snapshot.slo))
+        try restored.restore(from: bytes, at: instant)
+        return (old, restored)
+    }
+
     /// Format 2 had no streak of failed probes: such a snapshot of an open circuit restores it open,
     /// with no streak (probing at the undoubled floor).
     @Test func formatTwoSnapshotRestoresAnOpenCircuitWithoutAFailedProbeStreak() throws {
         let (source, driver) = Self.open()
         let snapshot = source.snapshot()
         #expect(snapshot.failedProbeStreak == Int64(ErrorPolicy.maximumFloorDoublings))
-        let bytes = Self.reencoded(snapshot.serialized(), asVersion: 2, missingBytes: 16)
-        let old = try LeveeSnapshot(serialized: bytes)
-        #expect(old.formatVersion == 2)
+        let (old, restored) = try Self.restoredAsOlderFormat(snapshot, version: 2, missingBytes: 16, at: driver.now)
         #expect(old.failedProbeStreak == nil)
         #expect(old.typicalLogLatency == snapshot.typicalLogLatency)
-        let restored = Levee(slo: source.slo)
-        try restored.restore(from: bytes, at: driver.now)
         #expect(restored.state == .open)
         #expect(restored.snapshot().failedProbeStreak == 0)
     }
 
     /// Format 3 had no latency setpoint: such a snapshot restores the search at its start, 1.5.
     @Test func formatThreeSnapshotRestoresTheInitialLatencySetpoint() throws {
-        let (source, _) = Self.trained()
-        let snapshot = source.snapshot()
-        let bytes = Self.reencoded(snapshot.serialized(), asVersion: 3, missingBytes: 8)
-        let old = try LeveeSnapshot(serialized: bytes)
-        #expect(old.formatVersion == 3)
+        let snapshot = Self.trained().0.snapshot()
+        let (old, restored) = try Self.restoredAsOlderFormat(snapshot, version: 3, missingBytes: 8, at: 0)
         #expect(old.latencySetpointLog == nil)
         #expect(old.failedProbeStreak == snapshot.failedProbeStreak)
-        let restored = Levee(slo: source.slo)
-        try restored.restore(from: bytes, at: 0)
         #expect(restored.statistics.latencySetpoint == naturalExp(SetpointSearch.initialLog))
         #expect(restored.snapshot().latencySetpointLog == SetpointSearch.initialLog)
     }
