@@ -18,11 +18,11 @@
 /// mean latency, √limit headroom, no growth while the limit does not bind) keeps in-flight where
 /// the dependency serves calls near its baseline latency, and releases when latency is back and
 /// the limit no longer binds. The setpoint is where the binding limit gets the most calls served,
-/// found by trying a little above and below it in turn (``SetpointSearch``). A limit in force learns nothing from the calls it admits, which queue,
-/// while the dependency's own latency goes on drifting (a baseline left behind pins the limit at
-/// its floor, or one left above steers to a standing queue); so once a minute it holds admission
-/// at the floor for a few round trips and re-measures the dependency's latency there, as BBR's
-/// ProbeRTT does.
+/// found by trying a little above and below it in turn (``SetpointSearch``). A limit in force
+/// learns nothing from the calls it admits, which queue, while the dependency's own latency goes
+/// on drifting (a baseline left behind pins the limit at its floor, or one left above steers to a
+/// standing queue); so once a minute it holds admission at the floor for a few round trips and
+/// re-measures the dependency's latency there, as BBR's ProbeRTT does.
 struct ConcurrencyLimiter: Hashable, Sendable {
     /// Latency that counts as overload, as a multiple of the healthy baseline.
     static let tolerance = 2.0
@@ -80,8 +80,9 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     /// Successes since the last control step of a limit in force. Transient: not in snapshots
     /// (a restored limit waits one step longer before it grows).
     var successesSinceAdjustment = 0
-    /// Successes since creation (wrapping), and the search for the latency the gradient steers to,
-    /// which compares how many a binding limit gets at two setpoints. Both transient.
+    /// Successes since creation (wrapping; transient), and the search for the latency the gradient
+    /// steers to, which compares how many a binding limit gets at two setpoints (its center is kept
+    /// in snapshots, its half-cycle in progress is not).
     var successCount = 0
     var search = SetpointSearch()
     /// Consecutive control steps, also transient, with healthy latency and a limit that does not bind.
