@@ -317,18 +317,18 @@ struct ConcurrencyLimiter: Hashable, Sendable {
         if timedOut, case .limiting = phase, acquiredAt < engagedAt { return .deadline }
         let kind: Refusal
         if fast {
-            if fastSuccessShare >= Self.ordinaryFastShare {
-                let expected = recentFailures * fastSuccessShare
-                guard recentFastFailures >= expected + 4 * expected.squareRoot() + 1 else { return nil }
+            if fastSuccessShare >= Self.ordinaryFastShare,
+               !Self.isFarMoreCommon(recentFastFailures, among: recentFailures, than: fastSuccessShare) {
+                return nil
             }
             kind = .fast
         } else if timedOut {
             // A queue's calls run out their deadline while the ones that get through are slow; a
             // dependency that is slow on its own fails at the deadline no more often than its
             // successes take half of it.
-            guard isOverloaded else { return nil }
-            let expected = recentFailures * slowSuccessShare
-            guard recentDeadlineFailures >= expected + 4 * expected.squareRoot() + 1 else { return nil }
+            guard isOverloaded,
+                  Self.isFarMoreCommon(recentDeadlineFailures, among: recentFailures, than: slowSuccessShare)
+            else { return nil }
             kind = .deadline
         } else {
             return nil
@@ -337,6 +337,21 @@ struct ConcurrencyLimiter: Hashable, Sendable {
         let healthy = callRate * baseline / 1e9
         let queued = Self.tolerance * Self.tolerance * healthy
         return Double(inFlight) >= queued + 3 * queued.squareRoot() ? kind : nil
+    }
+
+    /// Whether `count` of the `failures` is far more than `share` of them: four Poisson deviations
+    /// beyond it, and at least one more.
+    private static func isFarMoreCommon(_ count: Double, among failures: Double, than share: Double) -> Bool {
+        let expected = failures * share
+        return count >= expected + 4 * expected.squareRoot() + 1
+    }
+
+    /// Whether a refusal should cut the limit in force. A fast one always does. A timeout comes a
+    /// deadline after its call was admitted, so it tells about the limit only if that call was
+    /// admitted under it, after the last cut; with no limit in force, any refusal engages one.
+    func cuts(_ refusal: Refusal, admittedAt acquiredAt: Int64) -> Bool {
+        guard refusal == .deadline, case .limiting = phase else { return true }
+        return acquiredAt >= lastCutAt
     }
 
     /// Whether the limit in force can still come down far enough to tell overload from a sick

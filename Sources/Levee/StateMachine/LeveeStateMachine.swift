@@ -183,11 +183,7 @@ package struct LeveeStateMachine {
                                                        inFlight: permits.inFlight, callRate: callRate,
                                                        deadline: deadline) {
                 // Caused by admission: the limiter's to fix, not evidence that the dependency is sick.
-                // A call that ran out its deadline was admitted a deadline ago: it tells about the
-                // limit in force only if it was admitted under it, after the last cut.
-                if refusal == .fast || limiter.activeLimit == nil || permit.acquiredAt >= limiter.lastCutAt {
-                    cutLimit(at: instant)
-                }
+                if limiter.cuts(refusal, admittedAt: permit.acquiredAt) { cutLimit(at: instant) }
                 return
             }
             failed = true
