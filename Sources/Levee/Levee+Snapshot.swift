@@ -66,7 +66,8 @@ extension LeveeStateMachine {
             limiterCheckpoint: checkpoint, limiterReference: reference, limiterAdjustments: adjustments,
             limit: limiter.limit, typicalLogLatency: limiter.typicalLog,
             failedProbeStreak: Int64(errorControl.failedProbeStreak),
-            latencySetpointLog: limiter.search.centerLog)
+            latencySetpointLog: limiter.search.centerLog,
+            recentArrivalRate: traffic.recentArrivalRate, freshLookRate: errorControl.freshLookRate)
     }
 
     /// Applies a validated snapshot. Nothing here can fail, so the swap is all or nothing.
@@ -88,6 +89,7 @@ extension LeveeStateMachine {
             errorControl.probeFailureRate = snapshot.probeFailureRate
             errorControl.probeCount = snapshot.probeCount
             errorControl.failedProbeStreak = Int(snapshot.failedProbeStreak ?? 0)
+            errorControl.freshLookRate = snapshot.freshLookRate ?? 0
         default:
             break
         }
@@ -114,6 +116,7 @@ extension LeveeStateMachine {
         limiter.search.centerLog = snapshot.latencySetpointLog ?? SetpointSearch.initialLog
         traffic = TrafficEstimator()
         traffic.arrivalRate = snapshot.arrivalRate
+        traffic.recentArrivalRate = snapshot.recentArrivalRate ?? snapshot.arrivalRate
         traffic.completionRate = snapshot.completionRate
         traffic.healthyArrivalRate = snapshot.healthyArrivalRate
         traffic.tickStart = instant &- snapshot.tickAgeNanoseconds

@@ -469,7 +469,9 @@ let coreSecond: Int64 = 1_000_000_000
     /// the budget is a fraction of the healthy arrival rate. Nor does its end thin them: the
     /// offered rate is a one-second average, still far above the calls offered once the storm is
     /// over, and probes taken as a share of it came at about half the budget in the first second,
-    /// just when their outcomes would show recovery. Probes are paced in time instead.
+    /// just when their outcomes would show recovery. Probes are paced in time instead. The end of
+    /// the storm starts fresh looks (probes at the fraction of the rate offered as it falls, each
+    /// look ended by its first failure), which add a few probes (see FreshLookTests).
     @Test func aRetryStormNeitherInflatesNorThinsProbing() throws {
         let (levee, _) = try Levee.coreRecorded(successRate: 0.99)
         var driver = CoreDriver(levee)
@@ -483,7 +485,7 @@ let coreSecond: Int64 = 1_000_000_000
         #expect(Double(storm.probes) / 10 <= 1.1 * budget, "\(storm.probes) probes in the storm's 10 s")
         #expect(storm.probes > 0)
         #expect(Double(afterStorm.probes) >= 0.85 * budget, "\(afterStorm.probes) probes in the second after it")
-        #expect(Double(afterStorm.probes) <= 1.1 * budget)
+        #expect(Double(afterStorm.probes) <= 1.5 * budget)
         #expect(levee.state == .open)
     }
 

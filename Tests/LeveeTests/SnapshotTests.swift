@@ -479,9 +479,9 @@ func coreFNV1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
     @Test func formatOneSnapshotRestoresWithTheBaselineAsTypicalLatency() throws {
         let (source, _) = Self.trained()
         let current = source.snapshot().serialized()
-        // Format 1 lacks the typical latency, the probe streak and the latency setpoint, the last
-        // fields before the checksum.
-        let bytes = Self.reencoded(current, asVersion: 1, missingBytes: 24)
+        // Format 1 lacks the typical latency, the probe streak, the latency setpoint, the recent
+        // arrival rate and the fresh look, the last fields before the checksum.
+        let bytes = Self.reencoded(current, asVersion: 1, missingBytes: 40)
         let old = try LeveeSnapshot(serialized: bytes)
         #expect(old.formatVersion == 1)
         #expect(old.typicalLogLatency == nil)
@@ -515,7 +515,7 @@ func coreFNV1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
         let (source, driver) = Self.open()
         let snapshot = source.snapshot()
         #expect(snapshot.failedProbeStreak == Int64(ErrorPolicy.maximumFloorDoublings))
-        let (old, restored) = try Self.restoredAsOlderFormat(snapshot, version: 2, missingBytes: 16, at: driver.now)
+        let (old, restored) = try Self.restoredAsOlderFormat(snapshot, version: 2, missingBytes: 32, at: driver.now)
         #expect(old.failedProbeStreak == nil)
         #expect(old.typicalLogLatency == snapshot.typicalLogLatency)
         #expect(restored.state == .open)
@@ -525,11 +525,25 @@ func coreFNV1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
     /// Format 3 had no latency setpoint: such a snapshot restores the search at its start, 1.5.
     @Test func formatThreeSnapshotRestoresTheInitialLatencySetpoint() throws {
         let snapshot = Self.trained().0.snapshot()
-        let (old, restored) = try Self.restoredAsOlderFormat(snapshot, version: 3, missingBytes: 8, at: 0)
+        let (old, restored) = try Self.restoredAsOlderFormat(snapshot, version: 3, missingBytes: 24, at: 0)
         #expect(old.latencySetpointLog == nil)
         #expect(old.failedProbeStreak == snapshot.failedProbeStreak)
         #expect(restored.statistics.latencySetpoint == naturalExp(SetpointSearch.initialLog))
         #expect(restored.snapshot().latencySetpointLog == SetpointSearch.initialLog)
+    }
+
+    /// Format 4 had no recent arrival rate and no fresh look: such a snapshot restores the recent
+    /// rate as the one-second average (no fall under way) and an open circuit with no look.
+    @Test func formatFourSnapshotRestoresNoFallAndNoFreshLook() throws {
+        let (source, driver) = Self.open()
+        let snapshot = source.snapshot()
+        let (old, restored) = try Self.restoredAsOlderFormat(snapshot, version: 4, missingBytes: 16, at: driver.now)
+        #expect(old.recentArrivalRate == nil && old.freshLookRate == nil)
+        #expect(old.latencySetpointLog == snapshot.latencySetpointLog)
+        #expect(restored.state == .open)
+        let restoredSnapshot = restored.snapshot()
+        #expect(restoredSnapshot.recentArrivalRate == snapshot.arrivalRate)
+        #expect(restoredSnapshot.freshLookRate == 0)
     }
 
     @Test func newerJSONFormatIsUnsupported() throws {
@@ -624,6 +638,9 @@ func coreFNV1a(_ bytes: ArraySlice<UInt8>) -> UInt64 {
         ("failedProbeStreak", .int(1)),  // a streak while closed
         ("latencySetpointLog", .double(0)),  // below the search's range
         ("latencySetpointLog", .double(1)),  // above it
+        ("recentArrivalRate", .double(-1)),
+        ("freshLookRate", .double(-1)),
+        ("freshLookRate", .double(100)),  // a fresh look while closed
     ])
     func outOfRangeValuesAreCorrupt(key: String, value: CoreJSON) throws {
         var json = try Self.trained().0.snapshot().json

@@ -13,8 +13,10 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
     /// Format 2 added the typical latency that the baseline trails; a format 1 snapshot restores
     /// it as the baseline. Format 3 added the open circuit's streak of failed probes, which backs
     /// off its probe floor; an older snapshot restores it as no streak. Format 4 added the latency
-    /// setpoint the concurrency limit has learned; an older snapshot restores it at 1.5.
-    public static let currentFormatVersion = 4
+    /// setpoint the concurrency limit has learned; an older snapshot restores it at 1.5. Format 5
+    /// added the recent arrival rate and an open circuit's fresh look; an older snapshot restores
+    /// the recent rate as the one-second average (no fall under way) and no fresh look.
+    public static let currentFormatVersion = 5
 
     public let formatVersion: Int
     public let successRate: Double
@@ -58,6 +60,10 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
     let failedProbeStreak: Int64?
     /// The setpoint search's center (a log multiple of the baseline). Absent before format 4.
     let latencySetpointLog: Double?
+    /// The arrival rate over the last tenth of a second. Absent before format 5.
+    let recentArrivalRate: Double?
+    /// The offered rate an open circuit's fresh look began at, zero if none. Absent before format 5.
+    let freshLookRate: Double?
     /// FNV-1a over every other field, to catch corruption.
     public private(set) var checksum: UInt64
 
@@ -71,6 +77,7 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
          recentLogLatency: Double, recentSamples: Double, arrivalRate: Double, completionRate: Double,
          healthyArrivalRate: Double, tickAgeNanoseconds: Int64, tickArrivals: Int64, tickCompletions: Int64, successesSinceEvaluation: Int64, probeCredit: Double, lastProbeNanosecondsAgo: Int64, probeFailureRate: Double, probeCount: Double, limiterPhase: Int64, limiterNanosecondsAgo: Int64, limiterSpan: Double, limiterCheckpoint: Int64, limiterReference: Double, limiterAdjustments: Int64, limit: Double,
          typicalLogLatency: Double?, failedProbeStreak: Int64?, latencySetpointLog: Double?,
+         recentArrivalRate: Double?, freshLookRate: Double?,
          checksum: UInt64? = nil) {
         self.formatVersion = formatVersion
         self.successRate = successRate
@@ -107,6 +114,8 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
         self.typicalLogLatency = typicalLogLatency
         self.failedProbeStreak = failedProbeStreak
         self.latencySetpointLog = latencySetpointLog
+        self.recentArrivalRate = recentArrivalRate
+        self.freshLookRate = freshLookRate
         self.checksum = 0
         self.checksum = checksum ?? SnapshotCodec.checksum(of: self)
     }
@@ -174,7 +183,13 @@ public struct LeveeSnapshot: Sendable, Hashable, Codable {
         try check((latencySetpointLog == nil) == (formatVersion < 4)
                   && (SetpointSearch.lowestLog...SetpointSearch.highestLog).contains(latencySetpointLog ?? SetpointSearch.initialLog),
                   "the latency setpoint")
-
+        try check((recentArrivalRate == nil) == (formatVersion < 5)
+                  && (recentArrivalRate ?? 0).isFinite && (recentArrivalRate ?? 0) >= 0,
+                  "the recent arrival rate")
+        try check((freshLookRate == nil) == (formatVersion < 5)
+                  && (freshLookRate ?? 0).isFinite && (freshLookRate ?? 0) >= 0
+                  && (errorMode == 2 || (freshLookRate ?? 0) == 0),
+                  "the fresh look's rate")
     }
 }
 

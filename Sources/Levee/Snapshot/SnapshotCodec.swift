@@ -40,6 +40,8 @@ enum SnapshotCodec {
         if let typical = snapshot.typicalLogLatency { writer.double(typical) }
         if let streak = snapshot.failedProbeStreak { writer.integer(streak) }
         if let setpoint = snapshot.latencySetpointLog { writer.double(setpoint) }
+        if let recent = snapshot.recentArrivalRate { writer.double(recent) }
+        if let look = snapshot.freshLookRate { writer.double(look) }
         return writer.bytes
     }
 
@@ -104,6 +106,8 @@ enum SnapshotCodec {
             typicalLogLatency: version >= 2 ? try reader.double() : nil,
             failedProbeStreak: version >= 3 ? try reader.integer(Int64.self) : nil,
             latencySetpointLog: version >= 4 ? try reader.double() : nil,
+            recentArrivalRate: version >= 5 ? try reader.double() : nil,
+            freshLookRate: version >= 5 ? try reader.double() : nil,
             checksum: try reader.integer(UInt64.self))
         guard reader.isAtEnd else { throw .corrupt("\(bytes.count - reader.offset) unexpected trailing bytes") }
         return snapshot

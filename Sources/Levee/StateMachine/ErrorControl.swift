@@ -141,6 +141,9 @@ struct ErrorControl: Hashable, Sendable {
     /// While shedding, the last call admitted, for the floor of one per probe interval. While open,
     /// the instant the probe pacing counts from: the last probe, less the wait it may carry over.
     var lastProbeAt: Int64 = 0
+    /// While open, the offered rate a fresh look began at, or zero when none is under way (see
+    /// ``beginFreshLook(offeredRate:)``).
+    var freshLookRate = 0.0
     /// `e^(±rampGain · recoveryEvidence)` at the exponent they were computed for: while open every
     /// arrival needs both, and the evidence only moves with probe outcomes.
     private var ramp = RampFactors()
@@ -209,11 +212,34 @@ struct ErrorControl: Hashable, Sendable {
         return true
     }
 
+    /// A confident fall in offered traffic while open begins a fresh look, unless one is under way.
+    ///
+    /// Retry storms subside once calls stop failing, and a surge that swamped the dependency
+    /// passes: either way the conditions the circuit opened under may be over. The probes set for
+    /// the outage (a fraction of the healthy rate before it, backed off with its age) are then at
+    /// their slowest just when their outcomes would show recovery. A fresh look probes as a new
+    /// outage would, with the rate offered now in place of the healthy rate and no back-off, until
+    /// a probe fails: a dependency still down ends it within a few probes, one that recovered
+    /// keeps it through the ramp. A rise in offered traffic is not a reason to look: it only adds
+    /// load to a dependency that is failing.
+    mutating func beginFreshLook(offeredRate: Double) {
+        guard mode == .open, freshLookRate == 0, offeredRate > 0 else { return }
+        freshLookRate = offeredRate
+    }
+
+    /// The rate probes are budgeted on (the healthy rate, or a fresh look's) and the back-off
+    /// applied to it.
+    @inline(__always)
+    private func probeBasis(at instant: Int64, healthyRate: Double, policy: ErrorPolicy) -> (healthyRate: Double, backoff: Double) {
+        freshLookRate > 0 ? (freshLookRate, 1) : (healthyRate, policy.backoff(age: instant - openedAt))
+    }
+
     /// Share of offered calls admitted while open: the probe fraction of the healthy rate,
     /// expressed as a share of what is offered now, grown by the recovery evidence.
     func openAdmission(at instant: Int64, offeredRate: Double = 0, healthyRate: Double = 0, policy: ErrorPolicy) -> Double {
-        openAdmission(backoff: policy.backoff(age: instant - openedAt), offeredRate: offeredRate,
-                      healthyRate: healthyRate, growth: naturalExp(policy.rampGain * recoveryEvidence))
+        let basis = probeBasis(at: instant, healthyRate: healthyRate, policy: policy)
+        return openAdmission(backoff: basis.backoff, offeredRate: offeredRate, healthyRate: basis.healthyRate,
+                             growth: naturalExp(policy.rampGain * recoveryEvidence))
     }
 
     /// `backoff` is the policy's back-off at the outage's age; `growth` is `e^(rampGain · recoveryEvidence)`.
@@ -232,7 +258,7 @@ struct ErrorControl: Hashable, Sendable {
     mutating func admitProbe(at instant: Int64, offeredRate: Double, healthyRate: Double, policy: ErrorPolicy) -> Bool {
         ramp.update(exponent: policy.rampGain * recoveryEvidence)
         // One back-off for both figures: it takes a square root, and every arrival while open needs it.
-        let backoff = policy.backoff(age: instant - openedAt)
+        let (healthyRate, backoff) = probeBasis(at: instant, healthyRate: healthyRate, policy: policy)
         let share = openAdmission(backoff: backoff, offeredRate: offeredRate, healthyRate: healthyRate, growth: ramp.growth)
         if share >= ErrorPolicy.maximumOpenAdmission { return admitShare(share) }
         let interval = policy.probeInterval(backoff: backoff, offeredRate: offeredRate, healthyRate: healthyRate,
@@ -264,6 +290,7 @@ struct ErrorControl: Hashable, Sendable {
     mutating func recordProbeOutcome(failed: Bool, at instant: Int64, policy: ErrorPolicy) -> ProbeVerdict {
         recoveryEvidence = max(0, recoveryEvidence + (failed ? policy.failureEvidence : policy.successEvidence))
         failedProbeStreak = failed ? min(failedProbeStreak + 1, ErrorPolicy.maximumFloorDoublings) : 0
+        if failed { freshLookRate = 0 }
         probeCount = min(probeCount + 1, policy.probeWindow)
         probeFailureRate += ((failed ? 1 : 0) - probeFailureRate) / probeCount
         if recoveryEvidence >= ErrorPolicy.recoveryThreshold,
@@ -276,6 +303,7 @@ struct ErrorControl: Hashable, Sendable {
             mode = .shedding
             rejectionProbability = policy.severity(probeFailureRate)
             recoveryEvidence = 0
+            freshLookRate = 0
             failedProbeStreak = 0
             credit = 0
             return .partiallyDegraded(rate: probeFailureRate)
@@ -296,6 +324,7 @@ struct ErrorControl: Hashable, Sendable {
         mode = .open
         openedAt = instant
         recoveryEvidence = 0
+        freshLookRate = 0
         probeFailureRate = 0
         probeCount = 0
         failedProbeStreak = 0
@@ -308,6 +337,7 @@ struct ErrorControl: Hashable, Sendable {
         mode = .closed
         rejectionProbability = 0
         recoveryEvidence = 0
+        freshLookRate = 0
         failedProbeStreak = 0
         credit = 0
     }

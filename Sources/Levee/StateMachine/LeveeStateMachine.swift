@@ -238,6 +238,9 @@ package struct LeveeStateMachine {
     private mutating func tick(at instant: Int64) {
         limiter.advanceBaseline(seconds: Double(instant - traffic.tickStart) / 1e9)
         traffic.close(at: instant, healthy: errorControl.mode == .closed)
+        if errorControl.mode == .open, traffic.offeredRateIsFalling {
+            errorControl.beginFreshLook(offeredRate: traffic.recentArrivalRate)
+        }
         let allowed = errorControl.mode != .open
         switch limiter.tick(at: instant, inFlight: permits.inFlight, allowed: allowed,
                             maximum: configuration.maximumInFlight) {
@@ -365,12 +368,23 @@ struct TrafficEstimator: Hashable, Sendable {
     /// Time constant of the rate averages.
     static let rateTimeConstant = 1.0
     static let healthyRateTimeConstant = 60.0
+    /// Time constant of the recent arrival rate: a tenth of the averages', so that a fall in
+    /// offered traffic shows within about a tenth of a second.
+    static let recentRateTimeConstant = 0.1
+    /// A fall counts when the recent rate is under four-fifths of the one-second average (the
+    /// mirror of the overload watch's "a quarter more")...
+    static let fallRatio = 0.8
+    /// ...by more than four standard deviations of a Poisson count over the recent window, so
+    /// that noise in steady traffic almost never passes for one.
+    static let fallDeviations = 4.0
 
     var tickStart: Int64 = .min
     var arrivals = 0
     var completions = 0
     /// Calls offered per second (admitted or not).
     var arrivalRate = 0.0
+    /// The same over about the last tenth of a second.
+    var recentArrivalRate = 0.0
     /// Calls offered per second while the dependency was healthy (closed), over about a minute:
     /// the reference for the probe budget, so that a retry storm does not inflate probing.
     var healthyArrivalRate = 0.0
@@ -383,6 +397,7 @@ struct TrafficEstimator: Hashable, Sendable {
         let weight = 1 - naturalExp(-seconds / Self.rateTimeConstant)
         let rate = Double(arrivals) / seconds
         arrivalRate += weight * (rate - arrivalRate)
+        recentArrivalRate += (1 - naturalExp(-seconds / Self.recentRateTimeConstant)) * (rate - recentArrivalRate)
         if healthy {
             let slow = healthyArrivalRate == 0 ? 1 : 1 - naturalExp(-seconds / Self.healthyRateTimeConstant)
             healthyArrivalRate += slow * (rate - healthyArrivalRate)
@@ -391,5 +406,12 @@ struct TrafficEstimator: Hashable, Sendable {
         arrivals = 0
         completions = 0
         tickStart = instant
+    }
+
+    /// Whether the calls offered lately fall confidently short of the one-second average.
+    var offeredRateIsFalling: Bool {
+        let expected = arrivalRate * Self.recentRateTimeConstant
+        let seen = recentArrivalRate * Self.recentRateTimeConstant
+        return seen < Self.fallRatio * expected && expected - seen > Self.fallDeviations * expected.squareRoot()
     }
 }
