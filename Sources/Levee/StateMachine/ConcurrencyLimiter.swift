@@ -77,14 +77,15 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     /// steps (see ``stepInterval``). Transient: a restored limiter spaces them by the geometric mean
     /// until it has relearned it.
     var recentMeanLatency: Double = 0
-    /// Successes since the last control step of a limit in force. Transient: not in snapshots
-    /// (a restored limit waits one step longer before it grows).
-    var successesSinceAdjustment = 0
     /// Successes since creation (wrapping; transient), and the search for the latency the gradient
     /// steers to, which compares how many a binding limit gets at two setpoints (its center is kept
     /// in snapshots, its half-cycle in progress is not).
     var successCount = 0
     var search = SetpointSearch()
+    /// `successCount` at the last control step of a limit in force, so that a step can tell whether
+    /// a success came since. Transient: not in snapshots (a restored limit waits one step longer
+    /// before it grows).
+    var successCountAtAdjustment = 0
     /// Consecutive control steps, also transient, with healthy latency and a limit that does not bind.
     var slackSteps = 0
     static let slackStepsBeforeRelease = 16
@@ -189,7 +190,6 @@ struct ConcurrencyLimiter: Hashable, Sendable {
 
     /// Returns whether the success ended a re-measurement, which gives the limit in force back.
     mutating func recordSuccess(latency: Double, acquiredAt: Int64, deadline: Double) -> Bool {
-        successesSinceAdjustment &+= 1
         successCount &+= 1
         let sample = fastLog(max(latency, 1_000))  // 1 µs floor: a zero duration has no logarithm.
         let fast: Double = sample < baselineLog - Self.logFastFailureRatio ? 1 : 0
@@ -461,11 +461,11 @@ struct ConcurrencyLimiter: Hashable, Sendable {
             // (below the floor it always grows, so a slow dependency is still probed at a few calls).
             // Growth also needs fresh evidence, a success since the last step: a dependency that has
             // stopped answering would otherwise look as fast as it last was.
-            if Double(inFlight) >= limit / 2, successesSinceAdjustment > 0,
+            if Double(inFlight) >= limit / 2, successCount != successCountAtAdjustment,
                latencyRatio < setpoint || limit < Self.overloadFloor {
                 next += limit.squareRoot()
             }
-            successesSinceAdjustment = 0
+            successCountAtAdjustment = successCount
             limit = min(max(next, 1), Double(maximum))
             phase = .limiting(lastAdjustment: now, reference: reference, adjustments: adjustments + 1)
             // Latency is back and the limit is far from binding; or it has not bound (nor grown) for
