@@ -64,6 +64,10 @@ import Testing
         }
     }
 
+    /// Calls of 20 ms failing 1 % of the time, or always.
+    static var healthy: CoreDriver.Call { CoreDriver.constant(latency: 20 * coreMillisecond, failureRate: 0.01) }
+    static var down: CoreDriver.Call { CoreDriver.constant(latency: 20 * coreMillisecond, failureRate: 1) }
+
     /// Two minutes healthy at 200 calls a second, then ten minutes down, during which callers
     /// offer `stormRate`, then `afterRate` calls a second failing at `failureRate`. Returns the
     /// Levee, its recorder, the driver and the instant the outage's last phase began.
@@ -71,8 +75,8 @@ import Testing
                        seconds: Double = 20) throws -> (Levee, CoreTransitionRecorder, CoreDriver, Int64, CoreWindow) {
         let (levee, recorder) = try Levee.coreRecorded(successRate: 0.9)
         var driver = CoreDriver(levee)
-        driver.run(seconds: 120, rate: 200, call: CoreDriver.constant(latency: 20 * coreMillisecond, failureRate: 0.01))
-        driver.run(seconds: 600, rate: stormRate, call: CoreDriver.constant(latency: 20 * coreMillisecond, failureRate: 1))
+        driver.run(seconds: 120, rate: 200, call: healthy)
+        driver.run(seconds: 600, rate: stormRate, call: down)
         #expect(levee.state == .open)
         let changedAt = driver.now
         let window = driver.run(seconds: seconds, rate: afterRate,
@@ -107,16 +111,11 @@ import Testing
 
     /// A snapshot taken during a fresh look carries it: the restored Levee probes on the same schedule.
     @Test func aSnapshotKeepsTheFreshLook() throws {
-        let (original, _) = try Levee.coreRecorded(successRate: 0.9)
-        var originalDriver = CoreDriver(original)
-        let healthy = CoreDriver.constant(latency: 20 * coreMillisecond, failureRate: 0.01)
-        let down = CoreDriver.constant(latency: 20 * coreMillisecond, failureRate: 1)
-        originalDriver.run(seconds: 120, rate: 200, call: healthy)
-        originalDriver.run(seconds: 600, rate: 800, call: down)
+        var (original, _, originalDriver, _, _) = try Self.outage(stormRate: 800, failureRate: 1, seconds: 0)
         // Into the fall, until a look is under way (each failed probe ends one).
         var snapshot = original.snapshot()
         for _ in 0..<100 where snapshot.freshLookRate == 0 {
-            originalDriver.run(seconds: 0.01, rate: 200, call: down)
+            originalDriver.run(seconds: 0.01, rate: 200, call: Self.down)
             snapshot = original.snapshot()
         }
         #expect(try #require(snapshot.freshLookRate) > 0)
@@ -126,10 +125,10 @@ import Testing
         originalDriver.pending = BinaryHeap()
         originalDriver.rng = SplitMix64(seed: 5)
         var probes: ([Int64], [Int64]) = ([], [])
-        originalDriver.run(seconds: 3, rate: 200, call: healthy) { admission, at in
+        originalDriver.run(seconds: 3, rate: 200, call: Self.healthy) { admission, at in
             if admission.permit != nil { probes.0.append(at) }
         }
-        restoredDriver.run(seconds: 3, rate: 200, call: healthy) { admission, at in
+        restoredDriver.run(seconds: 3, rate: 200, call: Self.healthy) { admission, at in
             if admission.permit != nil { probes.1.append(at) }
         }
         #expect(probes.0.count > 10)
