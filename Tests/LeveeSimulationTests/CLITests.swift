@@ -29,7 +29,8 @@ struct CLITests {
         ["--slo", "0"], ["--slo", "1"], ["--slo", "1.5"], ["--slo", "-0.1"], ["--slo", "nan"], ["--slo", "abc"],
         ["--seeds", "0"], ["--seeds", ""], ["--seeds", ","], ["--seeds", "a,b"], ["--seeds", "-3"],
         ["--candidates", "semian"], ["--candidates", ""], ["--candidates", "levee,nope"],
-        ["--scenario", "/nonexistent/scenario.csv"], ["--generator", "slow"], ["--threads", "0"],
+        ["--scenario", "/nonexistent/scenario.csv"], ["--scenario", "random:"], ["--scenario", "random:x"],
+        ["--scenario", "random:-1"], ["--generator", "slow"], ["--threads", "0"],
         ["--slo-timeout-ms", "0"], ["--bogus"], ["extra-argument"],
     ])
     func badValues(arguments: [String]) {
@@ -53,6 +54,14 @@ struct CLITests {
         #expect(several.seeds == (0..<5).map { 20_241_225 + UInt64($0) })
         #expect(several.slo.successRate == 0.95)
         #expect(several.generator == .fast)
+
+        let random = try BenchCommand.parse(["--scenario", "random:12"]).plan()
+        #expect(random.scenario == (try Scenario.random(seed: 12)))
+    }
+
+    @Test("A random scenario's seed must be a whole number, and the message says so")
+    func randomScenarioSeed() {
+        #expect(benchMessage(["--scenario", "random:x"]).contains("the seed after 'random:' must be a whole number"))
     }
 
     @Test("Seed lists: a count, a list, a large single seed, and 'N,' for one small seed")
