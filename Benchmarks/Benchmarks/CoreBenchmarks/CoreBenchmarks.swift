@@ -1,5 +1,6 @@
 import Benchmark
 import Levee
+import Synchronization
 
 // The hot path of the core: admission plus release on explicit time (no clock), and the
 // closure API with its two clock reads. Levees are created outside the measured region; the
@@ -26,6 +27,19 @@ let benchmarks: @Sendable () -> Void = {
         }
         benchmark.stopMeasurement()
         blackHole(levee.statistics.counters.admitted)
+    }
+
+    // The floor under the pair above: `acquire` and `release` each take the `Mutex` once, so this
+    // is what the pair costs with no decision at all (a reference, not a Levee measurement).
+    Benchmark("Mutex lock + unlock twice (the pair's locking alone)", configuration: configuration) { benchmark in
+        let counter = Mutex<Int64>(0)
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            counter.withLock { $0 &+= 1 }
+            counter.withLock { $0 &+= 1 }
+        }
+        benchmark.stopMeasurement()
+        blackHole(counter.withLock { $0 })
     }
 
     Benchmark("run {}, continuous clock, 1 task", configuration: configuration) { benchmark in
