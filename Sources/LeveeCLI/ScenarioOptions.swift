@@ -5,7 +5,7 @@ import LeveeSimulation
 /// `--scenario` and `--generator`, shared by `bench` and `loadgen`.
 struct ScenarioOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "The scenario: 'cyber-monday' (built in), 'random:SEED' (a seeded synthetic scenario of two to six hours, see Scenario.random(seed:)) or the path of a CSV file.",
+        "The scenario: 'cyber-monday' (built in), 'random:SEED' (a seeded synthetic scenario of 1.7 to 6 hours, see Scenario.random(seed:)) or the path of a CSV file.",
         discussion: "A CSV file needs a header row with duration_s, rpm, error_rate, p50_ms, p99_ms and timeout_ms; label is optional and other columns are ignored.",
         valueName: "cyber-monday|random:SEED|PATH.csv"))
     var scenario: String = "cyber-monday"

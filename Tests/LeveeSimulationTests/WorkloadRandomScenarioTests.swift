@@ -24,7 +24,7 @@ struct WorkloadRandomScenarioTests {
         #expect(first.timeoutMilliseconds == 1_000)
     }
 
-    @Test("every seed gives a valid scenario with an outage, calm between events, and two to six hours long")
+    @Test("every seed gives a valid scenario with an outage, calm between events, and 1.5 to 6.5 hours long")
     func everySeedIsValid() throws {
         for seed in Self.seeds {
             let scenario = try Scenario.random(seed: seed)

@@ -149,12 +149,6 @@ struct RejectionHold: Sendable, Hashable {
     }
 }
 
-/// A uniform double in [0, 1) from the top 53 bits of the generator.
-@inline(__always)
-func unitUniform(_ generator: inout Xoshiro256PlusPlus) -> Double {
-    Double(generator.next() >> 11) * 0x1p-53
-}
-
 /// Client-side adaptive throttling as described in Google's SRE book ("Handling Overload").
 ///
 /// Over a trailing window (2 minutes, kept as 120 per-second buckets) the client counts

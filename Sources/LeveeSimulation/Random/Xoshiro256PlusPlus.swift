@@ -34,6 +34,12 @@ public struct Xoshiro256PlusPlus: RandomNumberGenerator, Sendable, Hashable {
     }
 }
 
+/// A uniform double in [0, 1) from the top 53 bits of the generator.
+@inline(__always)
+func unitUniform(_ generator: inout Xoshiro256PlusPlus) -> Double {
+    Double(generator.next() >> 11) * 0x1p-53
+}
+
 /// SplitMix64, used only to expand a 64-bit seed into generator state.
 struct SplitMix64 {
     var state: UInt64
