@@ -448,7 +448,8 @@ struct ConcurrencyLimiter: Hashable, Sendable {
             // While a measurement holds admission at the floor, in-flight says nothing about the limit.
             guard case .idle = remeasurement else { search.interrupt(); return nil }
             guard Double(now - lastAdjustment) >= stepInterval else { return nil }
-            search.advance(at: now, binding: Double(inFlight) >= limit / 2, successes: successCount)
+            let binding = Double(inFlight) >= limit / 2
+            search.advance(at: now, binding: binding, successes: successCount)
             // A cap that has not brought latency down after 16 steps is not what limits it. Judged
             // once: a later rise of latency is new evidence, for the gradient to answer, and
             // taking it for the dependency's own would drop the limit in the middle of an overload.
@@ -461,7 +462,7 @@ struct ConcurrencyLimiter: Hashable, Sendable {
             // (below the floor it always grows, so a slow dependency is still probed at a few calls).
             // Growth also needs fresh evidence, a success since the last step: a dependency that has
             // stopped answering would otherwise look as fast as it last was.
-            if Double(inFlight) >= limit / 2, successCount != successCountAtAdjustment,
+            if binding, successCount != successCountAtAdjustment,
                latencyRatio < setpoint || limit < Self.overloadFloor {
                 next += limit.squareRoot()
             }

@@ -22,8 +22,8 @@ struct SetpointSearch: Hashable, Sendable {
     /// ln 1.2: below it the noise of a recent latency (a mean of a few dozen calls) cuts a limit
     /// that holds no queue.
     static let lowestLog = 0.1823215567939546
-    /// ln 2, the overload tolerance: steering there would take the limit's own latency for overload.
-    static let highestLog = 0.6931471805599453
+    /// The overload tolerance: steering there would take the limit's own latency for overload.
+    static let highestLog = ConcurrencyLimiter.logTolerance
     /// Half the distance between the two setpoints tried, in nats.
     static let offset = 0.1
     /// How far one pair moves the center up, in nats (down: half of it).
@@ -46,11 +46,11 @@ struct SetpointSearch: Hashable, Sendable {
     /// Control steps in the measured part, and those of them at which the limit bound.
     var steps = 0
     var bindingSteps = 0
-    /// The first half-cycle of the pair: its success rate (per second), that rate's variance, and
-    /// its side (0: none yet).
+    /// Whether the pair's first half-cycle is measured, and its success rate (per second) and that
+    /// rate's variance. The second half-cycle is always the other side.
+    var hasFirstHalf = false
     var firstRate = 0.0
     var firstVariance = 0.0
-    var firstSide = 0.0
     var pairs = 0
 
     /// The setpoint to steer to now, as a log multiple of the baseline.
@@ -68,7 +68,7 @@ struct SetpointSearch: Hashable, Sendable {
         if halfStartedAt < 0 {
             halfStartedAt = now
             countedFrom = -1
-            firstSide = 0
+            hasFirstHalf = false
         }
         let elapsed = now - halfStartedAt
         if countedFrom < 0 {
@@ -88,12 +88,12 @@ struct SetpointSearch: Hashable, Sendable {
         if bindingSteps * 10 < steps * 9 || seconds <= 0 {
             // A limit that did not bind (nine steps in ten) measured the demand, not the
             // dependency. When it binds again, demand has risen: start below, as after an interruption.
-            firstSide = 0
+            hasFirstHalf = false
             side = -1
-        } else if firstSide == 0 {
+        } else if !hasFirstHalf {
             firstRate = counted / seconds
             firstVariance = counted / (seconds * seconds)
-            firstSide = side
+            hasFirstHalf = true
             side = -side
         } else {
             let rate = counted / seconds
@@ -101,7 +101,7 @@ struct SetpointSearch: Hashable, Sendable {
             let deviation = (firstVariance + counted / (seconds * seconds)).squareRoot()
             centerLog += difference > deviation ? Self.step : -Self.step / 2
             centerLog = min(max(centerLog, Self.lowestLog), Self.highestLog)
-            firstSide = 0
+            hasFirstHalf = false
             pairs &+= 1
             // Every other pair starts below, so that a trend in the dependency's own latency does
             // not always favour the same side.

@@ -10,9 +10,9 @@ import Darwin
 ///
 /// Cyber Monday is one day with three incidents. A breaker tuned on it could do well there and
 /// badly elsewhere; `Scenario.random(seed:)` draws other days from the same vocabulary, so that
-/// any candidate can be checked on as many unseen ones as it takes. Each is 1.7 to 6 hours (seeds 0–499) of a
-/// service with its own base rate (20–1,500 calls a second), base error rate (0.1–3 %), median
-/// latency (10–200 ms), tail (p99 two to five times the median) and timeout, calm for 10–40
+/// any candidate can be checked on as many unseen ones as it takes. Each is 1.7 to 6 hours (seeds
+/// 0–499) of a service with its own base rate (20–1,500 calls a second), base error rate (0.1–3 %),
+/// median latency (10–200 ms), tail (p99 two to five times the median) and timeout, calm for 10–40
 /// minutes before and after each of four to eight events drawn from six kinds:
 ///
 /// - **outage**: 30–100 % failures at 0.5–8 times the latency and 1–4 times the calls, for 1–10
