@@ -12,6 +12,7 @@ extension Levee {
     ///
     /// Reads ``Options/clock`` twice (admission and completion). The operation's error is
     /// rethrown unchanged.
+    @inlinable
     public func run<T>(
         isolation: isolated (any Actor)? = #isolation,
         classify: (Result<T, any Error>) -> Outcome = Levee.defaultClassification,
@@ -84,14 +85,16 @@ extension Levee {
         }
     }
 
-    private func outcome<T>(of result: Result<T, any Error>, classify: (Result<T, any Error>) -> Outcome) -> Outcome {
+    @inlinable
+    func outcome<T>(of result: Result<T, any Error>, classify: (Result<T, any Error>) -> Outcome) -> Outcome {
         if case .failure(let error) = result, error is CancellationError, Task.isCancelled {
             return .ignored
         }
         return classify(result)
     }
 
-    private func admitNow() throws(Rejection) -> Permit {
+    @usableFromInline
+    func admitNow() throws(Rejection) -> Permit {
         let instant = options.clock.now()
         let (admission, change) = machine.withLock { machine in
             // Clamped instants never go backwards, so this cannot throw.
@@ -104,7 +107,8 @@ extension Levee {
         }
     }
 
-    private func finish(_ permit: Permit, outcome: Outcome) {
+    @usableFromInline
+    func finish(_ permit: Permit, outcome: Outcome) {
         let instant = options.clock.now()
         let change = machine.withLock { machine in
             try? machine.release(permit, outcome: outcome, at: max(instant, permit.acquiredAt), clampToLatest: true)

@@ -49,6 +49,24 @@ import Testing
         #expect(error.description.contains("timeout must be positive"))
     }
 
+    /// The clock's conversion and the saturating one agree everywhere, including below zero (a
+    /// custom clock may go backwards), between whole nanoseconds, and beyond `Int64`.
+    static let conversionCases: [Duration] = {
+        let third: Duration = .nanoseconds(1) / 3
+        let half: Duration = .nanoseconds(1) / 2
+        let year: Duration = .seconds(86_400 * 365)
+        var cases: [Duration] = [.zero, .nanoseconds(1), .nanoseconds(-1), third, .zero - third]
+        cases += [.seconds(1) + half, .milliseconds(-1.5), year + .nanoseconds(7)]
+        cases += [.nanoseconds(Int64.max), .nanoseconds(Int64.min), .nanoseconds(Int64.max) + half]
+        cases += [.seconds(Int64.max), .seconds(Int64.min)]
+        return cases
+    }()
+
+    @Test(arguments: conversionCases)
+    func clockReadingsConvertLikeEveryDuration(duration: Duration) {
+        #expect(duration.elapsedNanoseconds == duration.nanoseconds)
+    }
+
     @Test func successRateIsCheckedBeforeTheTimeout() {
         #expect(throws: SLOError.invalidSuccessRate(2)) { try SLO(successRate: 2, timeout: .zero) }
     }
