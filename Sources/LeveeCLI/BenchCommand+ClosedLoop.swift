@@ -203,7 +203,7 @@ extension BenchCommand {
             progress.finish()
             print(ClosedLoopTable.render(result))
             if let json {
-                try result.writeJSON(to: json)
+                try OutputPath.writing(json, option: "--json") { try result.writeJSON(to: json) }
                 print("JSON results written to \(json)")
             }
             return
@@ -212,12 +212,13 @@ extension BenchCommand {
         progress.finish()
         print(ClosedLoopTable.render(result))
         if let json {
-            try result.writeJSON(to: json)
+            try OutputPath.writing(json, option: "--json") { try result.writeJSON(to: json) }
             print("JSON results written to \(json)")
         }
         if let report {
             guard let series = result.series else { throw UsageError(message: "no series recorded for the report") }
-            let path = try ClosedLoopReport(result: result, series: series, configuration: configuration).write(toDirectory: report)
+            let page = try ClosedLoopReport(result: result, series: series, configuration: configuration)
+            let path = try OutputPath.writing(report, option: "--report") { try page.write(toDirectory: report) }
             print("Report written to \(path)")
         }
     }

@@ -71,6 +71,9 @@ struct BenchCommand: ParsableCommand {
         } else {
             try closedLoop.requireClosedLoopForItsOptions()
         }
+        // Last, since checking `--report` creates its directory.
+        if let json { try OutputPath.checkFile(json, option: "--json") }
+        if let report { try OutputPath.checkDirectory(report, option: "--report") }
     }
 
     /// Validates the options and resolves them.
@@ -127,12 +130,13 @@ struct BenchCommand: ParsableCommand {
         print(SummaryTable.render(result))
 
         if let json {
-            try result.writeJSON(to: json)
+            try OutputPath.writing(json, option: "--json") { try result.writeJSON(to: json) }
             print("JSON results written to \(json)")
         }
         if let report {
             guard let series = result.series else { throw UsageError(message: "no series recorded for the report") }
-            let path = try HTMLReport(result: result, series: series, scenario: plan.scenario, slo: plan.slo).write(toDirectory: report)
+            let page = HTMLReport(result: result, series: series, scenario: plan.scenario, slo: plan.slo)
+            let path = try OutputPath.writing(report, option: "--report") { try page.write(toDirectory: report) }
             print("Report written to \(path)")
         }
     }

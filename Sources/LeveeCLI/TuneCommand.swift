@@ -94,6 +94,7 @@ struct TuneCommand: ParsableCommand {
 
     mutating func validate() throws {
         _ = try plan()
+        if let output { try OutputPath.checkFile(output, option: "--output") }
     }
 
     /// Validates the options and resolves them.
@@ -246,7 +247,8 @@ struct TuneCommand: ParsableCommand {
                 scoreName: result.scoreName, closedLoop: plan.closedLoop == nil ? nil : closedLoop.arguments, scenario: plan.scenario.name, successRate: slo,
                 sloTimeoutMilliseconds: sloTimeoutMilliseconds, generator: scenarioOptions.generator.rawValue,
                 trainingSeeds: plan.trainingSeeds, configurationsScored: result.ranked.count, wallSeconds: result.wallSeconds)
-            try Self.encoder.encode(record).write(to: URL(fileURLWithPath: output))
+            let data = try Self.encoder.encode(record)
+            try OutputPath.writing(output, option: "--output") { try data.write(to: URL(fileURLWithPath: output), options: .atomic) }
         }
         if json {
             print(String(decoding: try Self.encoder.encode(result), as: UTF8.self))

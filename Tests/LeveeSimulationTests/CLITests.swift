@@ -151,7 +151,9 @@ struct ClosedLoopCLITests {
 
     @Test("--report records series for the first seed only, and only when asked")
     func reportSeed() throws {
-        let charted = try BenchCommand.parse(["--closed-loop", "--seeds", "11,12", "--report", "/tmp/x"]).closedLoopPlan()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("levee-report-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let charted = try BenchCommand.parse(["--closed-loop", "--seeds", "11,12", "--report", directory]).closedLoopPlan()
         #expect(charted.configuration.seriesSeed == 11)
         #expect(try BenchCommand.parse(["--closed-loop"]).closedLoopPlan().configuration.seriesSeed == nil)
     }
@@ -186,5 +188,96 @@ struct ClosedLoopCLITests {
         #expect(immediate.configuration.clients == ClientPolicy(retry: .immediate(maxAttempts: 5)))
         let budget = try BenchCommand.parse(["--closed-loop", "--retry-budget", "0.2"]).closedLoopPlan()
         #expect(budget.configuration.clients.budget?.ratio == 0.2)
+    }
+}
+
+@Suite("CLI: output paths are checked before a run starts")
+struct OutputPathTests {
+    let scratch: URL
+
+    init() throws {
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("levee-output-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String { scratch.appendingPathComponent(name).path }
+
+    /// The exit status and message `levee bench ARGS` would fail with while parsing, or nil and "".
+    func bench(_ arguments: [String]) -> (status: Int32?, message: String) {
+        (CLITests().benchStatus(arguments), CLITests().benchMessage(arguments))
+    }
+
+    @Test("A --json path that cannot be written is a usage error naming the option and the reason")
+    func unwritableJSON() throws {
+        let file = path("file")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        let cases: [(String, String)] = [
+            (scratch.path, "is a directory"),
+            (path("missing/results.json"), "there is no directory"),
+            (file + "/results.json", "there is no directory"),
+        ]
+        for (json, reason) in cases {
+            for loop in [[], ["--closed-loop"]] {
+                let (status, message) = bench(loop + ["--json", json])
+                #expect(status == 2)
+                #expect(message.contains("--json") && message.contains(reason), "\(message)")
+            }
+        }
+        try? FileManager.default.removeItem(at: scratch)
+    }
+
+    @Test("A --report directory under a file is a usage error; a new one is created before the run")
+    func reportDirectory() throws {
+        let file = path("file")
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        let (status, message) = bench(["--report", file + "/report"])
+        #expect(status == 2)
+        #expect(message.contains("--report") && message.contains("is a file"), "\(message)")
+
+        let nested = path("a/b/report")
+        #expect(bench(["--report", nested]).status == nil)
+        var isDirectory: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: nested, isDirectory: &isDirectory) && isDirectory.boolValue)
+        try? FileManager.default.removeItem(at: scratch)
+    }
+
+    @Test("Checking a new --json file leaves nothing behind, and an existing one unchanged")
+    func checkingLeavesNoTrace() throws {
+        let fresh = path("fresh.json")
+        #expect(bench(["--json", fresh]).status == nil)
+        #expect(!FileManager.default.fileExists(atPath: fresh))
+
+        let existing = path("existing.json")
+        try Data("kept".utf8).write(to: URL(fileURLWithPath: existing))
+        #expect(bench(["--json", existing]).status == nil)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: existing)) == Data("kept".utf8))
+        try? FileManager.default.removeItem(at: scratch)
+    }
+
+    @Test("tune checks --output the same way")
+    func tuneOutput() {
+        do {
+            _ = try TuneCommand.parse(["--output", path("missing/best.json")])
+            Issue.record("an --output in a missing directory parsed")
+        } catch {
+            #expect(LeveeCommand.exitStatus(for: error) == 2)
+            #expect(TuneCommand.message(for: error).contains("--output"))
+        }
+        try? FileManager.default.removeItem(at: scratch)
+    }
+
+    @Test("A write that fails after the run names the option, the path and the system's reason")
+    func failedWrite() {
+        let target = path("missing/results.json")
+        do {
+            try OutputPath.writing(target, option: "--json") { try Data("{}".utf8).write(to: URL(fileURLWithPath: target)) }
+            Issue.record("writing into a missing directory succeeded")
+        } catch {
+            let message = String(describing: error)
+            #expect(error is OutputPath.WriteError)
+            #expect(message.contains("--json") && message.contains(target) && message.contains("No such file or directory"), "\(message)")
+            #expect(LeveeCommand.exitStatus(for: error) != 2)
+        }
+        try? FileManager.default.removeItem(at: scratch)
     }
 }
