@@ -34,6 +34,10 @@ struct WorkloadScenarioTests {
             ("p99_ms", { () throws(ScenarioError) in try Self.phase(p99: .nan) }),
             ("timeout_ms", { () throws(ScenarioError) in try Self.phase(timeout: .infinity) }),
             ("timeout_ms", { () throws(ScenarioError) in try Self.phase(timeout: -5) }),
+            // Beyond 10⁹ s a request's end no longer fits in Int64 nanoseconds with room to spare.
+            ("timeout_ms", { () throws(ScenarioError) in try Self.phase(timeout: 1e12) }),
+            ("timeout_ms", { () throws(ScenarioError) in try Self.phase(timeout: 1e300) }),
+            ("duration_s", { () throws(ScenarioError) in try Self.phase(duration: 1e9) }),
             ("duration_s", { () throws(ScenarioError) in try Self.phase(duration: 0) }),
             ("duration_s", { () throws(ScenarioError) in try Self.phase(duration: -60) }),
             ("duration_s", { () throws(ScenarioError) in try Self.phase(duration: .nan) }),
@@ -135,6 +139,23 @@ struct WorkloadScenarioTests {
 
         #expect(Self.csvError("") != nil)
         #expect(Self.csvError(Self.header)?.message.contains("no phases") == true)
+    }
+
+    @Test("A scenario lasts less than 4·10⁹ s in all; the CSV error names the phase that passes it")
+    func overlongScenario() throws {
+        let row = "999000000,0,0.01,50,150,1500,long"
+        let rows = Array(repeating: row, count: 5).joined(separator: "\n")
+        let error = Self.csvError("\(Self.header)\n\(rows)")
+        #expect(error?.line == 6)  // the fifth phase ends 4.995·10⁹ s in
+        #expect(error?.column == "duration_s")
+        #expect(error?.message.contains("4000000000") == true)
+
+        let long = try Self.phase(duration: 999_000_000, rpm: 0)
+        #expect(throws: ScenarioError.self) { try Scenario(name: "long", phases: Array(repeating: long, count: 5)) }
+        let fits = try Scenario(name: "long", phases: Array(repeating: long, count: 4))
+        #expect(fits.totalDurationNanoseconds == 4 * 999_000_000 * 1_000_000_000)
+        // The longest timeout allowed, at the end of the longest scenario, still fits in Int64.
+        #expect(Scenario.maximumTotalDurationSeconds * 1e9 + 1e18 < Double(Int64.max))
     }
 
     static var scenarioFilePath: String {

@@ -23,7 +23,8 @@ public struct Phase: Sendable, Hashable {
     ///
     /// - Throws: ``ScenarioError`` naming the offending field (by its CSV column name) when a
     ///   number is NaN, infinite or negative, the duration or p50 is not positive, the error
-    ///   rate is above 1, `p50 >= p99`, or `p99 >= timeout`.
+    ///   rate is above 1, `p50 >= p99`, `p99 >= timeout`, or the duration or the timeout reaches
+    ///   10⁹ seconds.
     public init(
         label: String = "",
         durationSeconds: Double,
@@ -50,6 +51,12 @@ public struct Phase: Sendable, Hashable {
         try Self.requirePositiveFinite(p50Milliseconds, column: "p50_ms", what: "p50")
         try Self.requirePositiveFinite(p99Milliseconds, column: "p99_ms", what: "p99")
         try Self.requirePositiveFinite(timeoutMilliseconds, column: "timeout_ms", what: "the timeout")
+        // A request ends at most a timeout after it starts, in Int64 nanoseconds too.
+        guard timeoutMilliseconds < Self.maximumDurationSeconds * 1_000 else {
+            throw ScenarioError(
+                column: "timeout_ms",
+                message: "the timeout (\(timeoutMilliseconds) ms) must be below \(Self.maximumDurationSeconds * 1_000) ms")
+        }
         guard p50Milliseconds < p99Milliseconds else {
             throw ScenarioError(
                 column: "p50_ms",
@@ -83,7 +90,8 @@ public struct Phase: Sendable, Hashable {
         }
     }
 
-    /// About 31.7 years: a scenario of a thousand such phases still fits in Int64 nanoseconds.
+    /// About 31.7 years, for a phase's duration and its timeout alike; the scenario as a whole is
+    /// bounded by ``Scenario/maximumTotalDurationSeconds``.
     static let maximumDurationSeconds: Double = 1e9
 
     private static func requirePositiveFinite(

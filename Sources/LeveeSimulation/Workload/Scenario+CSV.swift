@@ -23,6 +23,7 @@ extension Scenario {
         var header: [String: Int]? = nil
         var fieldCount = 0
         var phases: [Phase] = []
+        var phaseLines: [Int] = []
 
         for (lineNumber, line) in Self.csvLines(csv) {
             let fields = try Self.csvFields(line, lineNumber: lineNumber)
@@ -37,12 +38,18 @@ extension Scenario {
                     message: "expected \(fieldCount) fields like the header, found \(fields.count)")
             }
             phases.append(try Self.csvPhase(fields, columns: columns, lineNumber: lineNumber))
+            phaseLines.append(lineNumber)
         }
         guard header != nil else {
             throw ScenarioError(message: "scenario \"\(name)\" is empty: no header row")
         }
         guard !phases.isEmpty else {
             throw ScenarioError(line: 2, message: "scenario \"\(name)\" has a header but no phases")
+        }
+        if let (index, error) = Self.overlongPhase(in: phases) {
+            var located = error
+            located.line = phaseLines[index]
+            throw located
         }
         try self.init(name: name, phases: phases)
     }

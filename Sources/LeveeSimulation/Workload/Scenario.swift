@@ -17,14 +17,35 @@ public struct Scenario: Sendable, Hashable {
     /// The sum of the phase durations, in nanoseconds.
     public private(set) var totalDurationNanoseconds: Int64
 
-    /// - Throws: ``ScenarioError`` when `phases` is empty.
+    /// - Throws: ``ScenarioError`` when `phases` is empty or lasts
+    ///   ``maximumTotalDurationSeconds`` or more in all.
     public init(name: String, phases: [Phase]) throws(ScenarioError) {
         guard !phases.isEmpty else {
             throw ScenarioError(message: "scenario \"\(name)\" has no phases")
         }
+        if let (_, error) = Self.overlongPhase(in: phases) { throw error }
         self.name = name
         self.phases = phases
         (phaseStartNanoseconds, totalDurationNanoseconds) = Self.boundaries(of: phases)
+    }
+
+    /// About 127 years of simulated time: with a request's timeout (under 10⁹ s, see ``Phase``)
+    /// every instant of a run stays well inside Int64 nanoseconds.
+    public static let maximumTotalDurationSeconds: Double = 4e9
+
+    /// The first phase (by index) at whose end the scenario has lasted
+    /// ``maximumTotalDurationSeconds`` or more, with the error that says so.
+    static func overlongPhase(in phases: [Phase]) -> (index: Int, error: ScenarioError)? {
+        var total = 0.0
+        for (index, phase) in phases.enumerated() {
+            total += phase.durationSeconds
+            if total >= maximumTotalDurationSeconds {
+                return (index, ScenarioError(
+                    column: "duration_s",
+                    message: "the phases up to this one last \(total) s in all; a scenario must last less than \(maximumTotalDurationSeconds) s"))
+            }
+        }
+        return nil
     }
 
     private static func boundaries(of phases: [Phase]) -> (starts: [Int64], total: Int64) {
@@ -33,7 +54,10 @@ public struct Scenario: Sendable, Hashable {
         var elapsed: Int64 = 0
         for phase in phases {
             starts.append(elapsed)
-            elapsed += phase.durationNanoseconds
+            let (sum, overflow) = elapsed.addingReportingOverflow(phase.durationNanoseconds)
+            // Only phases changed after validation can get here: the initializer bounds the total.
+            precondition(!overflow, "the phases last longer than Int64 nanoseconds can count")
+            elapsed = sum
         }
         return (starts, elapsed)
     }
