@@ -9,6 +9,8 @@ struct SLOOptions: ParsableArguments {
     @Option(name: .customLong("slo-timeout-ms"), help: ArgumentHelp("The SLO timeout given to Levee.", valueName: "ms"))
     var sloTimeoutMilliseconds: Double = 1500
 
+    static let maximumTimeoutMilliseconds = 1e12
+
     /// The validated SLO.
     /// - Throws: `ValidationError` naming the bad option.
     func resolve() throws -> SLO {
@@ -17,6 +19,11 @@ struct SLOOptions: ParsableArguments {
         }
         guard sloTimeoutMilliseconds.isFinite, sloTimeoutMilliseconds > 0 else {
             throw ValidationError("--slo-timeout-ms must be a positive number of milliseconds, got \(sloTimeoutMilliseconds)")
+        }
+        // The bound a scenario's timeouts have too (10⁹ s): simulated instants stay in Int64 nanoseconds.
+        guard sloTimeoutMilliseconds < Self.maximumTimeoutMilliseconds else {
+            throw ValidationError(
+                "--slo-timeout-ms must be below \(Self.maximumTimeoutMilliseconds) ms (about 31.7 years), got \(sloTimeoutMilliseconds)")
         }
         do {
             return try SLO(successRate: slo, timeout: .nanoseconds(Int64(sloTimeoutMilliseconds * 1e6)))

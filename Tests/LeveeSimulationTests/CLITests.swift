@@ -31,7 +31,7 @@ struct CLITests {
         ["--candidates", "semian"], ["--candidates", ""], ["--candidates", "levee,nope"],
         ["--scenario", "/nonexistent/scenario.csv"], ["--scenario", "random:"], ["--scenario", "random:x"],
         ["--scenario", "random:-1"], ["--generator", "slow"], ["--threads", "0"],
-        ["--slo-timeout-ms", "0"], ["--bogus"], ["extra-argument"],
+        ["--slo-timeout-ms", "0"], ["--slo-timeout-ms", "1e12"], ["--slo-timeout-ms", "1e300"], ["--bogus"], ["extra-argument"],
     ])
     func badValues(arguments: [String]) {
         #expect(benchStatus(arguments) == 2)

@@ -106,7 +106,7 @@ struct TuneAndProbeBudgetTests {
     }
 
     @Test("Bad probe-budget parameters are refused, and the equation's flags exit with status 2", arguments: [
-        ["--levee-rps", "0"], ["--levee-rps", "nan"], ["--levee-slo", "1"], ["--levee-slo", "0"], ["--levee-slo-timeout", "0"],
+        ["--levee-rps", "0"], ["--levee-rps", "nan"], ["--levee-rps", "1e300"], ["--levee-failure-latency", "1e300"], ["--levee-slo", "1"], ["--levee-slo", "0"], ["--levee-slo-timeout", "0"],
         ["--levee-slo-timeout", "-1"], ["--outage-age", "-1"], ["--outage-age", "inf"], ["--levee-failure-latency", "0"],
         ["--dependencies", "0"],
     ])

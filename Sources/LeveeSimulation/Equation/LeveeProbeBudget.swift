@@ -68,16 +68,16 @@ public struct LeveeProbeBudget: Sendable, Hashable {
     ) throws(CircuitBreakerEquationError) {
         guard dependencies >= 1 else { throw .invalid("dependencies", "must be at least 1, got \(dependencies)") }
         guard threads >= 1 else { throw .invalid("threads", "must be at least 1, got \(threads)") }
-        guard healthyRequestsPerSecond.isFinite, healthyRequestsPerSecond > 0 else {
-            throw .invalid("levee_rps", "must be a positive number of calls per second, got \(healthyRequestsPerSecond)")
+        guard healthyRequestsPerSecond.isFinite, healthyRequestsPerSecond > 0, healthyRequestsPerSecond <= 1e9 else {
+            throw .invalid("levee_rps", "must be a positive number of calls per second, at most 1e9, got \(healthyRequestsPerSecond)")
         }
         // The core measures ages in Int64 nanoseconds; a billion seconds (32 years) is ample.
         guard outageAgeSeconds.isFinite, outageAgeSeconds >= 0, outageAgeSeconds <= 1e9 else {
             throw .invalid("outage_age", "must be a number of seconds from 0 to 1e9, got \(outageAgeSeconds)")
         }
         if let failureLatencySeconds {
-            guard failureLatencySeconds.isFinite, failureLatencySeconds > 0 else {
-                throw .invalid("levee_failure_latency", "must be a positive number of seconds, got \(failureLatencySeconds)")
+            guard failureLatencySeconds.isFinite, failureLatencySeconds > 0, failureLatencySeconds <= 86_400 else {
+                throw .invalid("levee_failure_latency", "must be a positive number of seconds, at most a day, got \(failureLatencySeconds)")
             }
         }
         self.dependencies = dependencies
