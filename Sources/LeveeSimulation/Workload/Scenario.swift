@@ -42,7 +42,7 @@ public struct Scenario: Sendable, Hashable {
             if total >= maximumTotalDurationSeconds {
                 return (index, ScenarioError(
                     column: "duration_s",
-                    message: "the phases up to this one last \(total) s in all; a scenario must last less than \(maximumTotalDurationSeconds) s"))
+                    message: "phases 1 to \(index + 1) last \(total) s in all; a scenario must last less than \(maximumTotalDurationSeconds) s"))
             }
         }
         return nil
