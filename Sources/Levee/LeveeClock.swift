@@ -9,7 +9,7 @@ public struct LeveeClock: Sendable {
     /// Wraps `clock`. The first reading is taken now and becomes instant zero.
     public init<C: Clock>(_ clock: C) where C.Duration == Duration {
         let origin = clock.now
-        self.now = { origin.duration(to: clock.now).elapsedNanoseconds }
+        self.now = { origin.duration(to: clock.now).nanoseconds }
         self.sleepUntil = { instant in
             try await clock.sleep(until: origin.advanced(by: .nanoseconds(instant)), tolerance: nil)
         }
@@ -20,17 +20,4 @@ public struct LeveeClock: Sendable {
 
     /// The current instant, in nanoseconds since this clock's origin.
     public func nowNanoseconds() -> Int64 { now() }
-}
-
-extension Duration {
-    /// ``nanoseconds`` by a shorter route, for the clock readings on the hot path of
-    /// ``Levee/run(classify:_:)``: dividing the attoseconds directly avoids the division by 10¹⁸
-    /// that `components` makes, about 6 of the 31 ns a `ContinuousClock` reading took on Linux.
-    @inline(__always)
-    var elapsedNanoseconds: Int64 {
-        if #available(macOS 26, iOS 26, watchOS 26, tvOS 26, visionOS 26, *) {
-            return Int64(clamping: attoseconds / 1_000_000_000)
-        }
-        return nanoseconds
-    }
 }
