@@ -213,6 +213,7 @@ struct ErrorControl: Hashable, Sendable {
     }
 
     /// A confident fall in offered traffic while open begins a fresh look, unless one is under way.
+    /// Called only while open (the caller tests the mode before it measures the fall).
     ///
     /// Retry storms subside once calls stop failing, and a surge that swamped the dependency
     /// passes: either way the conditions the circuit opened under may be over. The probes set for
@@ -223,7 +224,7 @@ struct ErrorControl: Hashable, Sendable {
     /// keeps it through the ramp. A rise in offered traffic is not a reason to look: it only adds
     /// load to a dependency that is failing.
     mutating func beginFreshLook(offeredRate: Double) {
-        guard mode == .open, freshLookRate == 0, offeredRate > 0 else { return }
+        guard freshLookRate == 0, offeredRate > 0 else { return }
         freshLookRate = offeredRate
     }
 
