@@ -156,8 +156,8 @@ struct ConcurrencyLimiter: Hashable, Sendable {
     /// the gradient answered its own earlier steps: a closed-loop trace showed the limit swinging
     /// from 29 to 2 and back every 0.8 s at a 35 ms latency, holding the backend near the
     /// autoscaler's target so that the fleet grew slowly. Measured in the closed loop (random
-    /// scenarios and Cyber Monday), 3 to 16 latencies per step all serve more than 1, and 32
-    /// starves some; 4 is the quickest of that range (docs/benchmarks.md).
+    /// scenarios and Cyber Monday), 2 to 16 latencies per step all serve more than 1, 3 to 16
+    /// about equally, and 32 starves some; 4 is the quickest of that plateau (docs/benchmarks.md).
     static let latenciesPerStep = 4.0
     /// Learned healthy latency, in nanoseconds (0 before any).
     var baselineLatency: Double { baselineSamples > 0 ? naturalExp(baselineLog) : 0 }
