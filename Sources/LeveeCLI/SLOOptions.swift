@@ -1,5 +1,6 @@
 import ArgumentParser
 import Levee
+import LeveeSimulation
 
 /// `--slo` and `--slo-timeout-ms`, shared by the commands that simulate against an SLO.
 struct SLOOptions: ParsableArguments {
@@ -8,8 +9,6 @@ struct SLOOptions: ParsableArguments {
 
     @Option(name: .customLong("slo-timeout-ms"), help: ArgumentHelp("The SLO timeout given to Levee.", valueName: "ms"))
     var sloTimeoutMilliseconds: Double = 1500
-
-    static let maximumTimeoutMilliseconds = 1e12
 
     /// The validated SLO.
     /// - Throws: `ValidationError` naming the bad option.
@@ -21,9 +20,9 @@ struct SLOOptions: ParsableArguments {
             throw ValidationError("--slo-timeout-ms must be a positive number of milliseconds, got \(sloTimeoutMilliseconds)")
         }
         // The bound a scenario's timeouts have too (10⁹ s): simulated instants stay in Int64 nanoseconds.
-        guard sloTimeoutMilliseconds < Self.maximumTimeoutMilliseconds else {
+        guard sloTimeoutMilliseconds < Phase.maximumTimeoutMilliseconds else {
             throw ValidationError(
-                "--slo-timeout-ms must be below \(Self.maximumTimeoutMilliseconds) ms (about 31.7 years), got \(sloTimeoutMilliseconds)")
+                "--slo-timeout-ms must be below \(Phase.maximumTimeoutMilliseconds) ms (about 31.7 years), got \(sloTimeoutMilliseconds)")
         }
         do {
             return try SLO(successRate: slo, timeout: .nanoseconds(Int64(sloTimeoutMilliseconds * 1e6)))

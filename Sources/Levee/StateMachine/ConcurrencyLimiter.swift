@@ -15,14 +15,14 @@
 /// dependency's own latency now is. No calls are rejected to find out.
 ///
 /// Once engaged, a gradient limit (steering to a setpoint of 1.2–2× the baseline, one step per
-/// four mean latencies, √limit headroom, no growth while the limit does not bind) keeps in-flight where
-/// the dependency serves calls near its baseline latency, and releases when latency is back and
-/// the limit no longer binds. The setpoint is where the binding limit gets the most calls served,
-/// found by trying a little above and below it in turn (``SetpointSearch``). A limit in force
-/// learns nothing from the calls it admits, which queue, while the dependency's own latency goes
-/// on drifting (a baseline left behind pins the limit at its floor, or one left above steers to a
-/// standing queue); so once a minute it holds admission at the floor for a few round trips and
-/// re-measures the dependency's latency there, as BBR's ProbeRTT does.
+/// four mean latencies, √limit headroom, no growth while the limit does not bind) keeps in-flight
+/// where the dependency serves calls near its baseline latency, and releases when latency is back
+/// and the limit no longer binds. The setpoint is where the binding limit gets the most calls
+/// served, found by trying a little above and below it in turn (``SetpointSearch``). A limit in
+/// force learns nothing from the calls it admits, which queue, while the dependency's own latency
+/// goes on drifting (a baseline left behind pins the limit at its floor, or one left above steers
+/// to a standing queue); so once a minute it holds admission at the floor for a few round trips
+/// and re-measures the dependency's latency there, as BBR's ProbeRTT does.
 struct ConcurrencyLimiter: Hashable, Sendable {
     /// Latency that counts as overload, as a multiple of the healthy baseline.
     static let tolerance = 2.0

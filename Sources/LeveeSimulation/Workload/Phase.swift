@@ -52,10 +52,10 @@ public struct Phase: Sendable, Hashable {
         try Self.requirePositiveFinite(p99Milliseconds, column: "p99_ms", what: "p99")
         try Self.requirePositiveFinite(timeoutMilliseconds, column: "timeout_ms", what: "the timeout")
         // A request ends at most a timeout after it starts, in Int64 nanoseconds too.
-        guard timeoutMilliseconds < Self.maximumDurationSeconds * 1_000 else {
+        guard timeoutMilliseconds < Self.maximumTimeoutMilliseconds else {
             throw ScenarioError(
                 column: "timeout_ms",
-                message: "the timeout (\(timeoutMilliseconds) ms) must be below \(Self.maximumDurationSeconds * 1_000) ms")
+                message: "the timeout (\(timeoutMilliseconds) ms) must be below \(Self.maximumTimeoutMilliseconds) ms")
         }
         guard p50Milliseconds < p99Milliseconds else {
             throw ScenarioError(
@@ -93,6 +93,9 @@ public struct Phase: Sendable, Hashable {
     /// About 31.7 years, for a phase's duration and its timeout alike; the scenario as a whole is
     /// bounded by ``Scenario/maximumTotalDurationSeconds``.
     static let maximumDurationSeconds: Double = 1e9
+    /// The same bound for a timeout, in milliseconds; also the CLI's bound on the SLO's timeout,
+    /// since simulated instants stay in Int64 nanoseconds either way.
+    public static let maximumTimeoutMilliseconds = maximumDurationSeconds * 1_000
 
     private static func requirePositiveFinite(
         _ value: Double, column: String, what: String
