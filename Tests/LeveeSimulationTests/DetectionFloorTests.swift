@@ -1,0 +1,105 @@
+import Foundation
+import Levee
+import Testing
+@testable import LeveeSimulation
+
+/// Levee detects an incident as soon as its false-alarm threshold allows, with no lag of its own.
+///
+/// The reference is Page's CUSUM written here from its definition, not from Levee's code: for each
+/// alternative failure rate (geometric from the down rate, twice the 10 % budget, to 95 %: at SLO
+/// 0.90 that is 20 %, 43.6 % and 95 %), the log-likelihood ratio of the alternative against the
+/// budget summed outcome by outcome, floored at zero, firing past ln 10⁸. No test at that
+/// false-alarm rate fires sooner on average. Fed the same outcomes in completion order, Levee must
+/// leave the closed state at exactly the outcome at which that bank fires: anything it added
+/// between the outcome and the decision (an evaluation interval, a tick, a misread failure) would
+/// show here as a later instant. The profiles are Cyber Monday's three incident onsets, each after
+/// the calm phase before it, on the Go-compatible generator.
+@Suite("Detection: Levee leaves closed at the outcome where an ideal CUSUM bank fires")
+struct DetectionFloorTests {
+    struct IdealBank {
+        var sums: [Double]
+        let failureSteps: [Double]
+        let successSteps: [Double]
+
+        init(budget: Double, alternatives: [Double]) {
+            sums = Array(repeating: 0, count: alternatives.count)
+            failureSteps = alternatives.map { Foundation.log($0 / budget) }
+            successSteps = alternatives.map { Foundation.log((1 - $0) / (1 - budget)) }
+        }
+
+        /// Adds one outcome; whether any test of the bank now exceeds the threshold.
+        mutating func fires(failure: Bool, threshold: Double) -> Bool {
+            var fired = false
+            for index in sums.indices {
+                sums[index] = max(0, sums[index] + (failure ? failureSteps[index] : successSteps[index]))
+                if sums[index] > threshold { fired = true }
+            }
+            return fired
+        }
+    }
+
+    struct Profile: Sendable, CustomTestStringConvertible {
+        let name: String
+        let calm: Phase
+        let incident: Phase
+        var testDescription: String { name }
+    }
+
+    static let profiles: [Profile] = [
+        Profile(name: "00:00", calm: try! Phase(durationSeconds: 20, rpm: 6_000, errorRate: 0.005,
+                                                p50Milliseconds: 50, p99Milliseconds: 150, timeoutMilliseconds: 1_500),
+                incident: try! Phase(durationSeconds: 2, rpm: 90_000, errorRate: 0.6,
+                                     p50Milliseconds: 500, p99Milliseconds: 1_200, timeoutMilliseconds: 1_500)),
+        Profile(name: "10:00", calm: try! Phase(durationSeconds: 20, rpm: 33_000, errorRate: 0.005,
+                                                p50Milliseconds: 50, p99Milliseconds: 150, timeoutMilliseconds: 1_500),
+                incident: try! Phase(durationSeconds: 2, rpm: 216_000, errorRate: 0.35,
+                                     p50Milliseconds: 500, p99Milliseconds: 1_100, timeoutMilliseconds: 1_500)),
+        Profile(name: "18:00", calm: try! Phase(durationSeconds: 20, rpm: 46_285, errorRate: 0.0071875,
+                                                p50Milliseconds: 71.875, p99Milliseconds: 215.625,
+                                                timeoutMilliseconds: 1_500),
+                incident: try! Phase(durationSeconds: 2, rpm: 216_000, errorRate: 0.3,
+                                     p50Milliseconds: 150, p99Milliseconds: 562.5, timeoutMilliseconds: 1_500)),
+    ]
+
+    @Test(arguments: profiles)
+    func leavesClosedWhereTheIdealBankFires(_ profile: Profile) throws {
+        let slo = try SLO(successRate: 0.90, timeout: .milliseconds(1_500))
+        let scenario = try Scenario(name: profile.name, phases: [profile.calm, profile.incident])
+        let budget = 0.1
+        let alternatives = [0.2, 0.2 * (0.95 / 0.2).squareRoot(), 0.95]
+        for seed: UInt64 in 1...6 {
+            var stream = EventStream(generator: LoadGenerator(scenario: scenario, seed: seed, mode: .goCompatible),
+                                     scenario: scenario)
+            let levee = Levee(slo: slo)
+            var bank = IdealBank(budget: budget, alternatives: alternatives)
+            var permits: [Int64: Permit] = [:]
+            var incidentStart: Int64?
+            var idealFired: Int64?
+            var leveeLeftClosed: Int64?
+            while idealFired == nil || leveeLeftClosed == nil, let event = stream.next() {
+                switch event.kind {
+                case .start:
+                    if incidentStart == nil, event.request.phaseIndex == 1 { incidentStart = event.time }
+                    if case .admitted(let permit) = try levee.acquire(at: event.time) {
+                        permits[event.requestID] = permit
+                    }
+                case .success, .failure:
+                    guard let permit = permits.removeValue(forKey: event.requestID) else { continue }
+                    let failed = event.kind == .failure
+                    // Until Levee leaves closed it admits every call, so both see the same outcomes.
+                    if idealFired == nil, leveeLeftClosed == nil,
+                       bank.fires(failure: failed, threshold: Foundation.log(1e8)) {
+                        idealFired = event.time
+                    }
+                    try levee.release(permit, outcome: failed ? .failure : .success, at: event.time)
+                    if leveeLeftClosed == nil, levee.state != .closed { leveeLeftClosed = event.time }
+                }
+            }
+            let start = try #require(incidentStart, "seed \(seed)")
+            let ideal = try #require(idealFired, "seed \(seed): the ideal bank never fired")
+            #expect(leveeLeftClosed == ideal, "seed \(seed)")
+            // Sanity: the bank fires in the incident, once its first outcomes are in, not in the calm.
+            #expect(ideal > start && ideal - start < 600_000_000, "seed \(seed): \(ideal - start) ns")
+        }
+    }
+}
