@@ -8,11 +8,11 @@ import Testing
 /// The reference is Page's CUSUM written here from its definition, not from Levee's code: for each
 /// alternative failure rate (geometric from the down rate, twice the 10 % budget, to 95 %: at SLO
 /// 0.90 that is 20 %, 43.6 % and 95 %), the log-likelihood ratio of the alternative against the
-/// budget summed outcome by outcome, floored at zero, firing past ln 10⁸. No test at that
-/// false-alarm rate fires sooner on average. Fed the same outcomes in completion order, Levee must
-/// leave the closed state at exactly the outcome at which that bank fires: anything it added
-/// between the outcome and the decision (an evaluation interval, a tick, a misread failure) would
-/// show here as a later instant. The profiles are Cyber Monday's three incident onsets, each after
+/// budget summed outcome by outcome, floored at zero, firing past ln 10⁸: for a known alternative,
+/// no test with as few false alarms has a shorter worst-case delay (Lorden; Moustakides). Fed the
+/// same outcomes in completion order, Levee must leave the closed state at exactly the outcome at
+/// which that bank fires: anything it added between the outcome and the decision (an evaluation
+/// interval, a tick, a misread failure) would show here as a later instant. The profiles are Cyber Monday's three incident onsets, each after
 /// the calm phase before it, on the Go-compatible generator.
 @Suite("Detection: Levee leaves closed at the outcome where an ideal CUSUM bank fires")
 struct DetectionFloorTests {
