@@ -39,32 +39,31 @@ struct DetectionFloorTests {
     }
 
     struct Profile: Sendable, CustomTestStringConvertible {
-        let name: String
         let calm: Phase
         let incident: Phase
-        var testDescription: String { name }
+        var testDescription: String { incident.label }
     }
 
-    static let profiles: [Profile] = [
-        Profile(name: "00:00", calm: try! Phase(durationSeconds: 20, rpm: 6_000, errorRate: 0.005,
-                                                p50Milliseconds: 50, p99Milliseconds: 150, timeoutMilliseconds: 1_500),
-                incident: try! Phase(durationSeconds: 2, rpm: 90_000, errorRate: 0.6,
-                                     p50Milliseconds: 500, p99Milliseconds: 1_200, timeoutMilliseconds: 1_500)),
-        Profile(name: "10:00", calm: try! Phase(durationSeconds: 20, rpm: 33_000, errorRate: 0.005,
-                                                p50Milliseconds: 50, p99Milliseconds: 150, timeoutMilliseconds: 1_500),
-                incident: try! Phase(durationSeconds: 2, rpm: 216_000, errorRate: 0.35,
-                                     p50Milliseconds: 500, p99Milliseconds: 1_100, timeoutMilliseconds: 1_500)),
-        Profile(name: "18:00", calm: try! Phase(durationSeconds: 20, rpm: 46_285, errorRate: 0.0071875,
-                                                p50Milliseconds: 71.875, p99Milliseconds: 215.625,
-                                                timeoutMilliseconds: 1_500),
-                incident: try! Phase(durationSeconds: 2, rpm: 216_000, errorRate: 0.3,
-                                     p50Milliseconds: 150, p99Milliseconds: 562.5, timeoutMilliseconds: 1_500)),
-    ]
+    /// Cyber Monday's incident onsets, from the shipped scenario: every phase failing more than the
+    /// 10 % budget that follows one within it, after that calm phase, shortened to 20 s and 2 s.
+    static let profiles: [Profile] = {
+        let phases = Scenario.cyberMonday.phases
+        return phases.indices.dropFirst()
+            .filter { phases[$0].errorRate > 0.1 && phases[$0 - 1].errorRate <= 0.1 }
+            .map { index in
+                var calm = phases[index - 1]
+                var incident = phases[index]
+                calm.durationSeconds = 20
+                incident.durationSeconds = 2
+                return Profile(calm: calm, incident: incident)
+            }
+    }()
 
     @Test(arguments: profiles)
     func leavesClosedWhereTheIdealBankFires(_ profile: Profile) throws {
         let slo = try SLO(successRate: 0.90, timeout: .milliseconds(1_500))
-        let scenario = try Scenario(name: profile.name, phases: [profile.calm, profile.incident])
+        #expect(Self.profiles.count == 3)
+        let scenario = try Scenario(name: profile.incident.label, phases: [profile.calm, profile.incident])
         let budget = 0.1
         let alternatives = [0.2, 0.2 * (0.95 / 0.2).squareRoot(), 0.95]
         for seed: UInt64 in 1...6 {
