@@ -25,7 +25,8 @@ struct SLOOptions: ParsableArguments {
                 "--slo-timeout-ms must be below \(Phase.maximumTimeoutMilliseconds) ms (about 31.7 years), got \(sloTimeoutMilliseconds)")
         }
         do {
-            return try SLO(successRate: slo, timeout: .nanoseconds(Int64(sloTimeoutMilliseconds * 1e6)))
+            // Rounded, not truncated: 8.2 × 10⁶ is 8,199,999.999… in binary floating point.
+            return try SLO(successRate: slo, timeout: .nanoseconds(Int64((sloTimeoutMilliseconds * 1e6).rounded())))
         } catch {
             throw ValidationError("invalid SLO: \(error)")
         }

@@ -57,6 +57,12 @@ struct CLITests {
 
         let random = try BenchCommand.parse(["--scenario", "random:12"]).plan()
         #expect(random.scenario == (try Scenario.random(seed: 12)))
+
+        // Milliseconds are rounded to whole nanoseconds: 8.2 ms is 8,199,999.999… ns in binary.
+        for (milliseconds, nanoseconds) in [("8.2", Int64(8_200_000)), ("1.005", 1_005_000), ("1500", 1_500_000_000)] {
+            let timed = try BenchCommand.parse(["--slo-timeout-ms", milliseconds]).plan()
+            #expect(timed.slo.timeoutNanoseconds == nanoseconds)
+        }
     }
 
     @Test("A random scenario's seed must be a whole number, and the message says so")
