@@ -46,12 +46,7 @@ extension Scenario {
         guard !phases.isEmpty else {
             throw ScenarioError(line: 2, message: "scenario \"\(name)\" has a header but no phases")
         }
-        if let (index, error) = Self.overlongPhase(in: phases) {
-            var located = error
-            located.line = phaseLines[index]
-            throw located
-        }
-        try self.init(name: name, phases: phases)
+        try self.init(name: name, phases: phases, lines: phaseLines)
     }
 
     /// Reads and parses a scenario CSV file; the scenario is named after the file.

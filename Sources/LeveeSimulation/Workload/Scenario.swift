@@ -20,10 +20,19 @@ public struct Scenario: Sendable, Hashable {
     /// - Throws: ``ScenarioError`` when `phases` is empty or lasts
     ///   ``maximumTotalDurationSeconds`` or more in all.
     public init(name: String, phases: [Phase]) throws(ScenarioError) {
+        try self.init(name: name, phases: phases, lines: nil)
+    }
+
+    /// `lines` holds the source line of each phase (a CSV's), so that an error can name it.
+    init(name: String, phases: [Phase], lines: [Int]?) throws(ScenarioError) {
         guard !phases.isEmpty else {
             throw ScenarioError(message: "scenario \"\(name)\" has no phases")
         }
-        if let (_, error) = Self.overlongPhase(in: phases) { throw error }
+        if let (index, error) = Self.overlongPhase(in: phases) {
+            var located = error
+            located.line = lines?[index]
+            throw located
+        }
         self.name = name
         self.phases = phases
         (phaseStartNanoseconds, totalDurationNanoseconds) = Self.boundaries(of: phases)
@@ -35,7 +44,7 @@ public struct Scenario: Sendable, Hashable {
 
     /// The first phase (by index) at whose end the scenario has lasted
     /// ``maximumTotalDurationSeconds`` or more, with the error that says so.
-    static func overlongPhase(in phases: [Phase]) -> (index: Int, error: ScenarioError)? {
+    private static func overlongPhase(in phases: [Phase]) -> (index: Int, error: ScenarioError)? {
         var total = 0.0
         for (index, phase) in phases.enumerated() {
             total += phase.durationSeconds
