@@ -202,19 +202,13 @@ extension BenchCommand {
             let result = try sweep.run(configuration) { progress.update($0) }
             progress.finish()
             print(ClosedLoopTable.render(result))
-            if let json {
-                try OutputPath.writing(json, option: "--json") { try result.writeJSON(to: json) }
-                print("JSON results written to \(json)")
-            }
+            try OutputPath.writeJSON(to: json, result.writeJSON(to:))
             return
         }
         let result = try ClosedLoopBenchmark.run(configuration) { progress.update($0) }
         progress.finish()
         print(ClosedLoopTable.render(result))
-        if let json {
-            try OutputPath.writing(json, option: "--json") { try result.writeJSON(to: json) }
-            print("JSON results written to \(json)")
-        }
+        try OutputPath.writeJSON(to: json, result.writeJSON(to:))
         if let report {
             guard let series = result.series else { throw UsageError(message: "no series recorded for the report") }
             let page = try ClosedLoopReport(result: result, series: series, configuration: configuration)

@@ -129,10 +129,7 @@ struct BenchCommand: ParsableCommand {
 
         print(SummaryTable.render(result))
 
-        if let json {
-            try OutputPath.writing(json, option: "--json") { try result.writeJSON(to: json) }
-            print("JSON results written to \(json)")
-        }
+        try OutputPath.writeJSON(to: json, result.writeJSON(to:))
         if let report {
             guard let series = result.series else { throw UsageError(message: "no series recorded for the report") }
             let page = HTMLReport(result: result, series: series, scenario: plan.scenario, slo: plan.slo)

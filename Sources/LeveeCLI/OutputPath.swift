@@ -61,6 +61,13 @@ enum OutputPath {
         }
     }
 
+    /// Writes `--json` results when the option was given, through `write`, and says where.
+    static func writeJSON(to path: String?, _ write: (String) throws -> Void) throws {
+        guard let path else { return }
+        try writing(path, option: "--json") { try write(path) }
+        print("JSON results written to \(path)")
+    }
+
     /// The POSIX reason behind a Foundation file error, when there is one.
     static func reason(for error: any Error) -> String {
         let nsError = error as NSError
