@@ -12,8 +12,9 @@ import Testing
 /// no test with as few false alarms has a shorter worst-case delay (Lorden; Moustakides). Fed the
 /// same outcomes in completion order, Levee must leave the closed state at exactly the outcome at
 /// which that bank fires: anything it added between the outcome and the decision (an evaluation
-/// interval, a tick, a misread failure) would show here as a later instant. The profiles are Cyber Monday's three incident onsets, each after
-/// the calm phase before it, on the Go-compatible generator.
+/// interval, a tick, a misread failure) would show here as a later instant. The profiles are Cyber
+/// Monday's three incident onsets, each after the calm phase before it, on the Go-compatible
+/// generator.
 @Suite("Detection: Levee leaves closed at the outcome where an ideal CUSUM bank fires")
 struct DetectionFloorTests {
     struct IdealBank {
